@@ -1,0 +1,78 @@
+/** cpu-bound: the request path itself burns more CPU per request. */
+import { fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
+import type { Facts, WindowFacts } from '../features.js';
+import { culprits, exact, metricRef, refs, stateShare, type Finding, type Rule } from '../finding.js';
+import { classifyStack, isRequestPath } from '../frames.js';
+
+/** CPU seconds per request in application code on the request path (needs the request rate). */
+function cpuPerRequest(w: WindowFacts | undefined): number | undefined {
+  const rps = w?.metrics.request_rate?.mean;
+  if (!w?.cpu || !rps || rps <= 0) return undefined;
+  return w.cpu.requestAppCores / rps;
+}
+
+/** Mean request latency from Little's law (in-flight / rate), when the histogram has _sum and _count. */
+export function meanLatency(w: WindowFacts | undefined): number | undefined {
+  const inflight = w?.metrics.latency_inflight?.mean, rps = w?.metrics.request_rate?.mean;
+  return inflight !== undefined && rps ? inflight / rps : undefined;
+}
+
+/** Growth of request-path CPU per request (or of request-path cores when the rate is unknown). */
+export function requestCpuGrowth(f: Facts): { ratio: number; perRequest?: [number, number]; cores: [number, number] } | undefined {
+  const cs = f.spike.cpu, cb = f.baseline?.cpu;
+  if (!cs || !cb) return undefined;
+  const s = cpuPerRequest(f.spike), b = cpuPerRequest(f.baseline);
+  if (s !== undefined && b !== undefined) return { ratio: s / Math.max(b, 1e-9), perRequest: [s, b], cores: [cs.requestAppCores, cb.requestAppCores] };
+  return { ratio: cs.requestAppCores / Math.max(cb.requestAppCores, 1e-9), cores: [cs.requestAppCores, cb.requestAppCores] };
+}
+
+export const cpuBound: Rule = (ev, f) => {
+  const reasons: string[] = [];
+  const support: string[] = [];
+  const evidence: Finding['evidence'] = [];
+  const missing: string[] = [];
+  const cs = f.spike.cpu;
+  if (!cs) return null; // only a CPU profile can say the request path burns CPU
+  const g = requestCpuGrowth(f);
+  let effect = 0;
+  if (g) {
+    if (g.ratio < 1.5 || g.cores[0] < 0.05) return null;
+    support.push('CPU profile');
+    if (g.perRequest) {
+      const [s, b] = g.perRequest;
+      reasons.push(`Application CPU per request on the request path rose from ${fmtDuration(b)} to ${fmtDuration(s)} (${fmtNum(g.ratio)}×).`);
+      const ls = meanLatency(f.spike), lb = meanLatency(f.baseline);
+      if (ls !== undefined && lb !== undefined && ls > lb) {
+        effect = Math.min(1, (s - b) / (ls - lb));
+        reasons.push(`That extra CPU is ${fmtPct(effect)} of the rise in mean latency (${fmtDuration(lb)} → ${fmtDuration(ls)}).`);
+        if (effect < 0.2) return null; // the request path got more expensive, but that is not what made it slow
+      } else {
+        effect = Math.min(1, Math.log(g.ratio) / Math.log(10));
+        missing.push('latency histogram _sum/_count (to relate CPU per request to latency)');
+      }
+      evidence.push(...metricRef(ev, 'request_rate', 'requests per second'));
+    } else {
+      reasons.push(`Application CPU on the request path rose from ${fmtNum(g.cores[1])} to ${fmtNum(g.cores[0])} cores (${fmtNum(g.ratio)}×).`);
+      missing.push('request rate (to compute CPU per request)');
+      effect = Math.min(1, Math.log(g.ratio) / Math.log(10));
+    }
+  } else {
+    // No baseline: a request path dominated by application CPU is all we can say.
+    const share = cs.requestAppCores / Math.max(cs.cores, 1e-9);
+    if (share < 0.6) return null;
+    support.push('CPU profile');
+    reasons.push(`Application code on the request path uses ${fmtPct(share)} of the process CPU (${fmtNum(cs.requestAppCores)} cores); no baseline to compare with.`);
+    missing.push('baseline CPU profile');
+    effect = 0.4 * share;
+  }
+  evidence.push(...refs(ev, 'cpu', 'request-path application CPU'));
+
+  const running = stateShare(f, ['running']);
+  if (running && running.spike >= 0.4) {
+    support.push('goroutine profile');
+    reasons.push(`${fmtPct(running.spike)} of in-flight requests are running or runnable, not parked.`);
+  }
+  const hot = culprits(ev.spike.profiles.cpu!.folded.stacks, (fr) => isRequestPath(fr) && classifyStack(fr) === 'app', 3);
+  if (hot.length) reasons.push(`Hottest request-path code: ${hot.map((h) => `${h.name} (${fmtPct(h.value)})`).join(', ')}.`);
+  return { id: 'cpu-bound', effect, support, reasons, evidence, missing, frames: hot.map((h) => exact(h.name)), profiles: ['cpu'] };
+};
