@@ -1,0 +1,114 @@
+/**
+ * Lab control for fixtures, the accuracy suite and benchmarks: build and start the lab service,
+ * Prometheus and node_exporter on loopback, drive open-loop load, switch faults. Every process is
+ * tracked by PID and stopped by `stop()`; callers use try/finally so failures clean up too.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const LAB_DIR = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.join(LAB_DIR, 'bin');
+
+export const PORTS = { api: 18080, control: 18081, downstream: 18082, prometheus: 19090 };
+export const PROM_URL = `http://127.0.0.1:${PORTS.prometheus}`;
+export const PPROF_URL = `http://127.0.0.1:${PORTS.api}/debug/pprof`;
+
+const log = (msg: string) => process.stderr.write(`lab: ${msg}\n`);
+
+/** Install Debian packages / Go modules if missing and build the lab binaries. */
+export async function prepare(): Promise<void> {
+  await execa('bash', [path.join(LAB_DIR, 'install-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  await execa('bash', [path.join(LAB_DIR, 'build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+export class Prometheus {
+  private constructor(readonly dir: string) {}
+
+  static async start(): Promise<Prometheus> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-prom-'));
+    await execa('bash', [path.join(LAB_DIR, 'prometheus.sh'), 'start', dir, `127.0.0.1:${PORTS.api}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    return new Prometheus(dir);
+  }
+
+  async stop(): Promise<void> {
+    await execa('bash', [path.join(LAB_DIR, 'prometheus.sh'), 'stop', this.dir], { stdio: ['ignore', 'inherit', 'inherit'], reject: false });
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface LabOptions {
+  runtimeMetrics?: boolean;
+  profileRates?: boolean;
+}
+
+export class LabService {
+  private constructor(private readonly proc: ResultPromise) {}
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  static async start(o: LabOptions = {}): Promise<LabService> {
+    const args = [`--addr=127.0.0.1:${PORTS.api}`, `--control-addr=127.0.0.1:${PORTS.control}`, `--downstream-addr=127.0.0.1:${PORTS.downstream}`];
+    if (o.runtimeMetrics) args.push('--runtime-metrics');
+    if (o.profileRates === false) args.push('--profile-rates=false');
+    const proc = execa(path.join(BIN, 'labsvc'), args, { stdio: ['ignore', 'ignore', 'pipe'], buffer: false, reject: false, forceKillAfterDelay: 3000 });
+    proc.stderr?.resume(); // drain, so the service never blocks on a full pipe
+    const lab = new LabService(proc);
+    await waitFor(`http://127.0.0.1:${PORTS.api}/metrics`, 15000);
+    log(`labsvc pid ${lab.pid} up${o.runtimeMetrics ? ' (runtime metrics)' : ''}`);
+    return lab;
+  }
+
+  async fault(name: string, on: boolean): Promise<void> {
+    const res = await fetch(`http://127.0.0.1:${PORTS.control}/fault?name=${encodeURIComponent(name)}&on=${on ? 1 : 0}`, { method: 'POST' });
+    if (!res.ok) throw new Error(`fault ${name}: HTTP ${res.status} ${await res.text()}`);
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill('SIGTERM');
+    await this.proc;
+  }
+}
+
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  errors: number;
+  dropped: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  [k: string]: number;
+}
+
+/** Open-loop load for a bounded time; resolves with the client-side summary. */
+export function load(rate: number, seconds: number): { done: Promise<LoadResult>; stop: () => void } {
+  const proc = execa(path.join(BIN, 'loadgen'), [`--url=http://127.0.0.1:${PORTS.api}/api/checkout`, `--rate=${rate}`, `--duration=${seconds}s`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    reject: false,
+    timeout: (seconds + 30) * 1000,
+    forceKillAfterDelay: 3000,
+  });
+  const done = proc.then((r) => JSON.parse(String(r.stdout).trim().split('\n').pop() || '{}') as LoadResult);
+  return { done, stop: () => proc.kill('SIGTERM') };
+}
+
+export async function waitFor(url: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${ms} ms`);
+    await sleep(200);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
