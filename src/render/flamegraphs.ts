@@ -68,7 +68,7 @@ export async function writeFlameGraphs(ev: Evidence, a: Analysis, outDir: string
       const dtitle = `${KIND_TITLE[kind]} — spike vs baseline${sp.seconds ? ' (per second)' : ''} — ${ev.manifest.target.description}`;
       const dsvg = await write(`${kind}.diff.svg`, renderFlameGraph({ title: dtitle, subtitle, unit, sampleType, stacks, annotations, differential: true }));
       // flamegraph.pl's difffolded format: "stack baseline spike".
-      await write(`${kind}.diff.folded`, stacks.map((s) => `${toFolded([{ frames: s.frames, value: 0 }]).replace(/ 0\n?$/, '')} ${Math.round(s.baseValue ?? 0)} ${Math.round(s.value)}`).join('\n') + '\n');
+      await write(`${kind}.diff.folded`, toFolded(stacks.map((s) => ({ ...s, value: Math.round(s.value), baseValue: Math.round(s.baseValue ?? 0) }))));
       mine.push(dsvg);
     }
     for (const r of causes) (byCause[r.id] ??= []).push(...mine);
