@@ -55,7 +55,7 @@ export const CATALOGUE: Record<CauseId, CauseInfo> = {
     ['Shorten the critical section named in the mutex profile: move work (I/O, encoding, allocation) outside Lock/Unlock.',
       'Shard the lock or the data it protects, or use sync.RWMutex / atomic values for read-mostly state.',
       'Avoid holding a lock across calls to other services or channels.']),
-  'channel-blocking': c('channel-blocking', 'user-space', 'Channel blocking: requests wait on a channel, pool or select', '#9467bd',
+  'channel-blocking': c('channel-blocking', 'user-space', 'Channel blocking: requests wait on a channel, pool or select', '#e377c2',
     'block profile (chansend/chanrecv/select delay), goroutine profile (request goroutines parked on channels)',
     ['Size the worker pool or channel buffer for peak arrival rate (Little\'s law: workers ≥ rate × service time).',
       'Put a timeout/context on the wait and shed load instead of queueing unboundedly.',

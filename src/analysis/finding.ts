@@ -60,7 +60,7 @@ export function stateShare(f: Facts, states: GoroutineState[]): StateShare | und
   const cs = count(g.inRequestByState);
   const spike = cs / g.inRequest;
   const b = f.baseline?.goroutines;
-  if (!b) return { spike, explained: spike, countSpike: cs };
+  if (!b) return { spike, explained: explainedWithoutBaselineProfile(f, spike), countSpike: cs };
   const cb = count(b.inRequestByState);
   const base = b.inRequest > 0 ? cb / b.inRequest : 0;
   const grew = g.inRequest - b.inRequest;
@@ -102,4 +102,17 @@ export function culprits(stacks: ReadonlyArray<{ frames: string[]; value: number
     .map(([name, value]) => ({ name, value: total > 0 ? value / total : 0 }))
     .sort((a, b) => b.value - a.value || a.name.localeCompare(b.name))
     .slice(0, limit);
+}
+
+/**
+ * Without a baseline goroutine profile (a live investigation of a spike that is happening now), the
+ * baseline's in-flight requests come from the latency histogram (Little's law: rate(_sum)). Assume
+ * the worst — every baseline request was in this state — and credit the state only with the rest.
+ */
+function explainedWithoutBaselineProfile(f: Facts, spikeShare: number): number {
+  const inS = f.spike.metrics.latency_inflight?.mean, inB = f.baseline?.metrics.latency_inflight?.mean;
+  if (inS === undefined || inB === undefined || !(inS > 0)) return spikeShare;
+  const baseFrac = Math.min(1, inB / inS);
+  if (baseFrac >= 0.999) return 0; // nothing was added to explain
+  return clamp01((spikeShare - baseFrac) / (1 - baseFrac));
 }

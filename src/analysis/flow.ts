@@ -84,12 +84,14 @@ export function analyse(ev: Evidence): Analysis {
   }
 
   const ranked = rank(findings);
-  const reported = ranked.filter((r) => r.score >= REPORT_THRESHOLD);
+  // With the latency histogram saying there is no spike, there is nothing for a cause to explain.
+  const noSpike = latency?.ratio !== undefined && latency.ratio < SPIKE_RATIO;
+  const reported = noSpike ? [] : ranked.filter((r) => r.score >= REPORT_THRESHOLD);
   for (const step of walk) {
     const r = ranked.find((x) => x.id === step.cause);
-    if (r && r.score < REPORT_THRESHOLD) {
+    if (r && !reported.includes(r)) {
       step.verdict = 'weak';
-      step.detail = `below the reporting threshold (score ${r.score}): ${step.detail}`;
+      step.detail = `${noSpike ? 'no latency spike to explain' : 'below the reporting threshold'} (score ${r.score}): ${step.detail}`;
     }
   }
   const { verdict, summary } = decide(ev, reported, latency);

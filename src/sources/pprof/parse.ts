@@ -52,7 +52,9 @@ export function parsePprof(bytes: Uint8Array, source: string): Profile {
   }
   let raw: RawProfile;
   try {
-    raw = RawProfile.decode(data);
+    // A plain Uint8Array view (no copy): pprof-format slices it once per field and varint, and
+    // Buffer#subarray is several times dearer than the typed-array builtin (bench/profile.ts).
+    raw = RawProfile.decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   } catch (err) {
     throw inputError(`${source}: not a pprof profile (protobuf decode failed: ${(err as Error).message})`, hint);
   }
@@ -95,16 +97,25 @@ export function parsePprof(bytes: Uint8Array, source: string): Profile {
     if (ids.length === 0) ids.push(intern('0x' + toNumber(loc.address).toString(16)));
     locFrames.set(toNumber(loc.id), ids);
   }
+  // Samples look locations up once per frame (tens of millions of times in a big profile). Go
+  // numbers locations 1..N, so an array indexed by id does; other ids fall back to the map.
+  const locDense = denseById(locFrames);
+  const frameIdsOf = (lid: number | bigint) => {
+    const ids = typeof lid === 'number' && lid < locDense.length ? locDense[lid] : locFrames.get(toNumber(lid));
+    if (ids === undefined) throw inputError(`${source}: corrupt pprof profile (sample refers to unknown location ${String(lid)})`, hint);
+    return ids;
+  };
 
   const nTypes = sampleTypes.length;
   const samples: Sample[] = new Array(raw.sample.length);
   for (let i = 0; i < raw.sample.length; i++) {
     const s = raw.sample[i];
+    const lids = s.locationId;
     const stack: number[] = [];
-    for (const lid of s.locationId) {
-      const ids = locFrames.get(toNumber(lid));
-      if (ids === undefined) throw inputError(`${source}: corrupt pprof profile (sample refers to unknown location ${String(lid)})`, hint);
-      for (const id of ids) stack.push(id);
+    for (let k = 0; k < lids.length; k++) {
+      const ids = frameIdsOf(lids[k]);
+      if (ids.length === 1) stack.push(ids[0]);
+      else for (const id of ids) stack.push(id);
     }
     if (s.value.length !== nTypes) {
       throw inputError(`${source}: corrupt pprof profile (sample has ${s.value.length} values for ${nTypes} sample types)`, hint);
@@ -130,6 +141,19 @@ export function parsePprof(bytes: Uint8Array, source: string): Profile {
     frames,
     samples,
   };
+}
+
+/** The map's values in an array indexed by key when keys are small non-negative integers (else empty). */
+function denseById<T>(byId: Map<number, T>): Array<T | undefined> {
+  let max = -1;
+  for (const id of byId.keys()) {
+    if (!Number.isInteger(id) || id < 0) return [];
+    if (id > max) max = id;
+  }
+  if (max > 4 * byId.size + 1024) return [];
+  const dense = new Array<T | undefined>(max + 1).fill(undefined);
+  for (const [id, v] of byId) dense[id] = v;
+  return dense;
 }
 
 /** Index of a sample type by name; falls back to the default sample type. */

@@ -1,0 +1,89 @@
+/**
+ * Every user-space rule on real bundles recorded from the lab: its own cause ranks first on its
+ * bundle, it stays silent on the others and on healthy, and a healthy bundle yields no cause.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { analyse, type Analysis } from '../../src/analysis/flow.js';
+import { openBundle } from '../../src/evidence/bundle.js';
+import { loadEvidence } from '../../src/evidence/load.js';
+import { bundle, USER_SPACE_CAUSES } from '../helpers.js';
+
+const cache = new Map<string, Promise<Analysis>>();
+const analysed = (name: string) => {
+  if (!cache.has(name)) cache.set(name, openBundle(bundle(name)).then(loadEvidence).then(analyse));
+  return cache.get(name)!;
+};
+const describeRanked = (a: Analysis) => a.ranked.map((r) => `${r.id}=${r.score}`).join(', ') || 'nothing';
+
+for (const cause of USER_SPACE_CAUSES) {
+  test(`${cause}: ranks first on its own bundle, with reasons and evidence`, async () => {
+    const a = await analysed(cause);
+    assert.equal(a.verdict, 'cause-found', describeRanked(a));
+    assert.equal(a.reported[0]?.id, cause, describeRanked(a));
+    const top = a.reported[0];
+    assert.ok(top.reasons.length > 0 && top.reasons.every((r) => r.length > 10));
+    assert.ok(top.evidence.length > 0 && top.evidence.every((e) => e.artifact && !e.artifact.startsWith('/')));
+  });
+
+  test(`${cause}: stays silent on every other bundle`, async () => {
+    for (const other of [...USER_SPACE_CAUSES, 'healthy'].filter((c) => c !== cause)) {
+      const a = await analysed(other);
+      assert.ok(!a.reported.some((r) => r.id === cause), `${cause} reported on ${other}: ${describeRanked(a)}`);
+    }
+  });
+}
+
+test('the runtime-metrics variant of scheduler latency is found from go_sched_latencies_seconds too', async () => {
+  const a = await analysed('go-scheduler-latency-runtime-metrics');
+  assert.equal(a.reported[0]?.id, 'go-scheduler-latency', describeRanked(a));
+  assert.ok(a.reported[0].support.includes('go_sched_latencies_seconds'));
+});
+
+test('healthy: no cause, and the verdict says so plainly', async () => {
+  const a = await analysed('healthy');
+  assert.equal(a.reported.length, 0, describeRanked(a));
+  assert.equal(a.verdict, 'no-cause-found');
+  assert.match(a.summary, /^No cause found/);
+});
+
+test('the walk covers every level; kernel and hardware are "not observed" without their evidence', async () => {
+  const a = await analysed('lock-contention');
+  const levels = new Set(a.walk.map((s) => s.level));
+  for (const l of ['latency', 'user-space', 'kernel', 'hardware']) assert.ok(levels.has(l as never), l);
+  const kernel = a.walk.filter((s) => s.level === 'kernel' && s.cause);
+  assert.equal(kernel.length, 6);
+  assert.ok(kernel.every((s) => s.verdict === 'not-observed'));
+  assert.ok(a.walk.some((s) => s.verdict === 'descend' && s.level === 'kernel' && s.detail.length > 0));
+  const lock = a.walk.find((s) => s.cause === 'lock-contention');
+  assert.equal(lock?.verdict, 'found');
+  assert.equal(a.walk.find((s) => s.cause === 'gc-pressure')?.verdict, 'clear');
+});
+
+test('ranking is deterministic', async () => {
+  const b = await openBundle(bundle('gc-pressure'));
+  const one = analyse(await loadEvidence(b));
+  const two = analyse(await loadEvidence(b));
+  assert.deepEqual(one.ranked.map((r) => [r.id, r.score]), two.ranked.map((r) => [r.id, r.score]));
+});
+
+test('missing evidence lowers confidence and is named, never invents a cause', async () => {
+  const b = await openBundle(bundle('lock-contention'));
+  const ev = await loadEvidence(b);
+  const full = analyse(ev);
+  // Drop the mutex and block profiles: the goroutine profile alone still shows the lock, with less support.
+  delete ev.spike.profiles.mutex;
+  delete ev.spike.profiles.block;
+  const thin = analyse(ev);
+  const f = full.reported.find((r) => r.id === 'lock-contention')!;
+  const t = thin.ranked.find((r) => r.id === 'lock-contention')!;
+  assert.ok(t.score < f.score, `${t.score} < ${f.score}`);
+  assert.ok(t.missing.some((m) => m.startsWith('mutex profile')));
+  // With no profiles at all nothing is claimed.
+  ev.spike.profiles = {};
+  if (ev.baseline) ev.baseline.profiles = {};
+  ev.metrics = {};
+  const none = analyse(ev);
+  assert.equal(none.reported.length, 0);
+  assert.equal(none.verdict, 'inconclusive');
+});
