@@ -66,12 +66,21 @@ function frameRule(name: string): FrameCategory | null {
   return c;
 }
 
+/** Per frame name: 2 = GC assist, 1 = GC work, 0 = neither. Cached: stacks repeat the same names. */
+const gcCache = new Map<string, number>();
+function gcKind(name: string): number {
+  let k = gcCache.get(name);
+  if (k === undefined) gcCache.set(name, (k = GC_ASSIST.test(name) ? 2 : GC_WORK.test(name) ? 1 : 0));
+  return k;
+}
+
 /** Classify a root-first stack. */
 export function classifyStack(frames: readonly string[]): FrameCategory {
   let gc = false;
   for (const f of frames) {
-    if (GC_ASSIST.test(f)) return 'gc-assist';
-    if (!gc && GC_WORK.test(f)) gc = true;
+    const k = gcKind(f);
+    if (k === 2) return 'gc-assist';
+    if (k === 1) gc = true;
   }
   if (gc) return 'gc';
   for (let i = frames.length - 1; i >= 0; i--) {
@@ -87,11 +96,19 @@ export function classifyStack(frames: readonly string[]): FrameCategory {
 
 /** Serving a request: inside an HTTP handler or a gRPC method (not an idle keep-alive read). */
 const REQUEST_PATH = /^(net\/http\.serverHandler\.ServeHTTP|net\/http\.HandlerFunc\.ServeHTTP|net\/http\.\(\*ServeMux\)\.ServeHTTP|google\.golang\.org\/grpc\.\(\*Server\)\.(processUnaryRPC|processStreamingRPC))$/;
-export const isRequestPath = (frames: readonly string[]) => frames.some((f) => REQUEST_PATH.test(f));
+export const isRequestPath = (frames: readonly string[]) => frames.some((f) => cachedTest(requestCache, REQUEST_PATH, f));
+
+const requestCache = new Map<string, boolean>();
+const outboundCache = new Map<string, boolean>();
+function cachedTest(cache: Map<string, boolean>, re: RegExp, name: string): boolean {
+  let v = cache.get(name);
+  if (v === undefined) cache.set(name, (v = re.test(name)));
+  return v;
+}
 
 /** Waiting on another service: HTTP/gRPC clients, database/sql and common datastore drivers. */
 const OUTBOUND = /^(net\/http\.\(\*(Client|Transport|persistConn)\)\.\w+|google\.golang\.org\/grpc\.(invoke|\(\*ClientConn\)\.Invoke|\(\*clientStream\)\.\w+)|database\/sql\.\(\*(DB|Conn|Tx|Stmt|Rows|Row)\)\.\w+|github\.com\/(redis\/go-redis|go-redis\/redis|jackc\/pgx|lib\/pq|go-sql-driver\/mysql|segmentio\/kafka-go|IBM\/sarama|Shopify\/sarama|aws\/aws-sdk-go(-v2)?|bradfitz\/gomemcache)\/.*|go\.mongodb\.org\/mongo-driver\/.*|net\.\(\*Dialer\)\.DialContext|net\.\(\*Resolver\)\.\w+)$/;
-export const isOutboundCall = (frames: readonly string[]) => frames.some((f) => OUTBOUND.test(f));
+export const isOutboundCall = (frames: readonly string[]) => frames.some((f) => cachedTest(outboundCache, OUTBOUND, f));
 
 /** The function a goroutine was started with (root frame below runtime.goexit). */
 export function goroutineStart(frames: readonly string[]): string {
