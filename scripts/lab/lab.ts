@@ -87,7 +87,7 @@ export interface LoadResult {
 
 /** Open-loop load for a bounded time; resolves with the client-side summary. */
 export function load(rate: number, seconds: number): { done: Promise<LoadResult>; stop: () => void } {
-  const proc = execa(path.join(BIN, 'loadgen'), [`--url=http://127.0.0.1:${PORTS.api}/api/checkout`, `--rate=${rate}`, `--duration=${seconds}s`], {
+  const proc = execa(path.join(BIN, 'loadgen'), [`--url=http://127.0.0.1:${PORTS.api}/api/checkout`, `--rate=${rate}`, `--duration=${seconds}s`, `--arrivals=poisson`], {
     stdio: ['ignore', 'pipe', 'inherit'],
     reject: false,
     timeout: (seconds + 30) * 1000,

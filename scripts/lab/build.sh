@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds bin/labsvc and bin/loadgen. Quiet on success; relies on go.sum (no -mod=mod).
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p bin
+go build -o bin/ ./cmd/...

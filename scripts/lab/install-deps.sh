@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the lab needs: Prometheus and node_exporter from Debian, and the Go modules.
+# Non-interactive; safe to re-run (skips apt when the binaries are already there).
+set -euo pipefail
+cd "$(dirname "$0")"
+export DEBIAN_FRONTEND=noninteractive
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "install-deps: 'go' not found on PATH; install Go >= 1.26 (https://go.dev/dl/) first" >&2
+  exit 1
+fi
+
+if command -v prometheus >/dev/null 2>&1 && command -v prometheus-node-exporter >/dev/null 2>&1; then
+  :
+else
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: prometheus/prometheus-node-exporter missing and not root; run as root or install them" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus prometheus-node-exporter >/dev/null
+  # Debian's packages may start system services on machines with systemd; the lab runs its own.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
+fi
+
+go mod download
