@@ -30,13 +30,13 @@ export const SCENARIOS: Record<string, Scenario> = {
   'lock-contention': { fault: 'lock-contention' },
   'channel-blocking': { fault: 'channel-blocking' },
   'cpu-bound': { fault: 'cpu-bound' },
-  'goroutine-leak': { fault: 'goroutine-leak', settle: 20 },
+  'goroutine-leak': { fault: 'goroutine-leak', settle: 35 },
   'go-scheduler-latency': { fault: 'sched-latency' },
   'go-scheduler-latency-runtime-metrics': { fault: 'sched-latency', runtimeMetrics: true },
   'downstream-latency': { fault: 'downstream-slow' },
 };
 
-const RATE = Number(process.env.LAB_RATE ?? 60);
+const RATE = Number(process.env.LAB_RATE ?? 50);
 const WINDOW_S = 10;
 const KINDS: ProfileKind[] = ['cpu', 'goroutine', 'mutex', 'block', 'heap', 'allocs'];
 
@@ -52,12 +52,12 @@ async function record(name: string, s: Scenario, prom: Prometheus): Promise<void
     await sleep(12_000);
     const t = { baseUrl: PPROF_URL };
     const bStart = new Date();
-    await capturePprofWindow(t, { window: 'baseline', seconds: WINDOW_S, goroutineSnapshots: 5, kinds: KINDS }, writer);
+    await capturePprofWindow(t, { window: 'baseline', seconds: WINDOW_S, goroutineSnapshots: 10, kinds: KINDS }, writer);
     const bEnd = new Date();
     if (s.fault) await lab.fault(s.fault, true);
     await sleep(settle * 1000);
     const sStart = new Date();
-    await capturePprofWindow(t, { window: 'spike', seconds: WINDOW_S, goroutineSnapshots: 5, kinds: KINDS }, writer);
+    await capturePprofWindow(t, { window: 'spike', seconds: WINDOW_S, goroutineSnapshots: 10, kinds: KINDS }, writer);
     const sEnd = new Date();
     await sleep(2500); // let Prometheus scrape the end of the window
     const latencyMetric = 'http_request_duration_seconds';

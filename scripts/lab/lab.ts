@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const LAB_DIR = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.join(LAB_DIR, 'bin');
 
-export const PORTS = { api: 18080, control: 18081, downstream: 18082, prometheus: 19090 };
+export const PORTS = { api: 18080, control: 18081, downstream: 18082, downstreamControl: 18083, prometheus: 19090 };
 export const PROM_URL = `http://127.0.0.1:${PORTS.prometheus}`;
 export const PPROF_URL = `http://127.0.0.1:${PORTS.api}/debug/pprof`;
 
@@ -44,33 +44,56 @@ export interface LabOptions {
   profileRates?: boolean;
 }
 
+/** Faults that live in the dependency's process rather than the API's. */
+const DOWNSTREAM_FAULTS = new Set(['downstream-slow']);
+
+/**
+ * The API and its downstream dependency as two processes, as in production: a CPU-starved API does
+ * not also starve its dependency.
+ */
 export class LabService {
-  private constructor(private readonly proc: ResultPromise) {}
+  private constructor(
+    private readonly api: ResultPromise,
+    private readonly downstream: ResultPromise,
+  ) {}
 
   get pid(): number {
-    return this.proc.pid!;
+    return this.api.pid!;
   }
 
   static async start(o: LabOptions = {}): Promise<LabService> {
-    const args = [`--addr=127.0.0.1:${PORTS.api}`, `--control-addr=127.0.0.1:${PORTS.control}`, `--downstream-addr=127.0.0.1:${PORTS.downstream}`];
+    const spawn = (args: string[]) => {
+      const proc = execa(path.join(BIN, 'labsvc'), args, { stdio: ['ignore', 'ignore', 'pipe'], buffer: false, reject: false, forceKillAfterDelay: 3000 });
+      proc.stderr?.resume(); // drain, so the service never blocks on a full pipe
+      return proc;
+    };
+    const downstream = spawn(['--role=downstream', `--downstream-addr=127.0.0.1:${PORTS.downstream}`, `--control-addr=127.0.0.1:${PORTS.downstreamControl}`]);
+    const args = ['--role=api', `--addr=127.0.0.1:${PORTS.api}`, `--control-addr=127.0.0.1:${PORTS.control}`, `--downstream-addr=127.0.0.1:${PORTS.downstream}`];
     if (o.runtimeMetrics) args.push('--runtime-metrics');
     if (o.profileRates === false) args.push('--profile-rates=false');
-    const proc = execa(path.join(BIN, 'labsvc'), args, { stdio: ['ignore', 'ignore', 'pipe'], buffer: false, reject: false, forceKillAfterDelay: 3000 });
-    proc.stderr?.resume(); // drain, so the service never blocks on a full pipe
-    const lab = new LabService(proc);
-    await waitFor(`http://127.0.0.1:${PORTS.api}/metrics`, 15000);
-    log(`labsvc pid ${lab.pid} up${o.runtimeMetrics ? ' (runtime metrics)' : ''}`);
+    const api = spawn(args);
+    const lab = new LabService(api, downstream);
+    try {
+      await waitFor(`http://127.0.0.1:${PORTS.downstreamControl}/fault`, 15000);
+      await waitFor(`http://127.0.0.1:${PORTS.api}/metrics`, 15000);
+    } catch (err) {
+      await lab.stop();
+      throw err;
+    }
+    log(`labsvc pid ${lab.pid} up (dependency pid ${downstream.pid})${o.runtimeMetrics ? ' (runtime metrics)' : ''}`);
     return lab;
   }
 
   async fault(name: string, on: boolean): Promise<void> {
-    const res = await fetch(`http://127.0.0.1:${PORTS.control}/fault?name=${encodeURIComponent(name)}&on=${on ? 1 : 0}`, { method: 'POST' });
+    const port = DOWNSTREAM_FAULTS.has(name) ? PORTS.downstreamControl : PORTS.control;
+    const res = await fetch(`http://127.0.0.1:${port}/fault?name=${encodeURIComponent(name)}&on=${on ? 1 : 0}`, { method: 'POST' });
     if (!res.ok) throw new Error(`fault ${name}: HTTP ${res.status} ${await res.text()}`);
   }
 
   async stop(): Promise<void> {
-    this.proc.kill('SIGTERM');
-    await this.proc;
+    this.api.kill('SIGTERM');
+    this.downstream.kill('SIGTERM');
+    await Promise.all([this.api, this.downstream]);
   }
 }
 

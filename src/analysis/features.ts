@@ -6,7 +6,7 @@ import type { Evidence, WindowEvidence } from '../evidence/model.js';
 import type { Folded } from '../sources/pprof/fold.js';
 import { summarise, type SeriesSummary } from '../sources/prometheus/parse.js';
 import type { MetricKey } from '../sources/prometheus/queries.js';
-import { classifyStack, goroutineStart, isOutboundCall, isRequestPath, WAIT_CATEGORIES, type FrameCategory } from './frames.js';
+import { classifyStack, firstAppFrame, goroutineStart, isOutboundCall, isRequestPath, WAIT_CATEGORIES, type FrameCategory } from './frames.js';
 
 /** Where a request goroutine is: parked in a wait category, in an outbound call, or running/runnable. */
 export type GoroutineState = FrameCategory | 'outbound' | 'running';
@@ -30,6 +30,9 @@ export interface GoroutineFacts {
   inRequestByState: Partial<Record<GoroutineState, number>>;
   outsideRequest: number;
   outsideRequestByStart: Map<string, number>;
+  /** Goroutines not parked in any wait (running or waiting in the run queue for a P). */
+  runnable: number;
+  runnableOutsideRequest: number;
 }
 
 export interface DelayFacts {
@@ -41,7 +44,26 @@ export interface DelayFacts {
   samples: number;
 }
 
+/**
+ * Request time by what requests are doing, in mean requests in flight (Little's law: waiting seconds
+ * per second = requests waiting at any moment). Waits come from the block profile, which samples
+ * every wait continuously, or else from goroutine snapshots; on-CPU time from the CPU profile.
+ */
+export interface RequestTime {
+  /** Mean requests in flight: rate(latency _sum) when the histogram has it, else goroutine snapshots. */
+  inflight: number;
+  inflightSource: 'latency histogram' | 'goroutine profile';
+  byState: Partial<Record<GoroutineState | 'cpu' | 'unaccounted', number>>;
+  /** Which profile each wait figure came from. */
+  waitSource: 'block profile' | 'goroutine profile';
+}
+
 export interface WindowFacts {
+  requestTime?: RequestTime;
+  /** Request-path CPU cores spent inside functions that hold a contended lock (critical sections). */
+  criticalCores: number;
+  /** Application frames that held contended locks (from the mutex profile). */
+  lockHolders: string[];
   cpu?: CpuFacts;
   goroutines?: GoroutineFacts;
   mutex?: DelayFacts;
@@ -67,14 +89,61 @@ function windowFacts(ev: Evidence, w: WindowEvidence): WindowFacts {
     const s = summarise(m!.points, w.start, w.end);
     if (s) metrics[key as MetricKey] = s;
   }
+  const cpu = p.cpu && p.cpu.seconds > 0 ? cpuFacts(p.cpu.folded, p.cpu.seconds) : undefined;
+  const goroutines = p.goroutine ? goroutineFacts(p.goroutine.folded) : undefined;
+  const mutex = p.mutex && p.mutex.seconds > 0 ? delayFacts(p.mutex.folded, p.mutex.seconds) : undefined;
+  const block = p.block && p.block.seconds > 0 ? delayFacts(p.block.folded, p.block.seconds) : undefined;
+  const lockHolders = p.mutex ? holders(p.mutex.folded) : [];
+  const criticalCores = p.cpu && cpu && lockHolders.length ? sumCores(p.cpu.folded, p.cpu.seconds, (fr) => isRequestPath(fr) && fr.some((x) => lockHolders.includes(x))) : 0;
   return {
-    cpu: p.cpu && p.cpu.seconds > 0 ? cpuFacts(p.cpu.folded, p.cpu.seconds) : undefined,
-    goroutines: p.goroutine ? goroutineFacts(p.goroutine.folded) : undefined,
-    mutex: p.mutex && p.mutex.seconds > 0 ? delayFacts(p.mutex.folded, p.mutex.seconds) : undefined,
-    block: p.block && p.block.seconds > 0 ? delayFacts(p.block.folded, p.block.seconds) : undefined,
+    requestTime: requestTime(metrics, cpu, goroutines, block),
+    criticalCores,
+    lockHolders,
+    cpu,
+    goroutines,
+    mutex,
+    block,
     allocBytesPerSecond: p.allocs && p.allocs.seconds > 0 ? p.allocs.folded.total / p.allocs.seconds : undefined,
     metrics,
   };
+}
+
+const WAIT_STATES: GoroutineState[] = ['lock', 'channel', 'outbound'];
+
+function requestTime(metrics: WindowFacts['metrics'], cpu: CpuFacts | undefined, g: GoroutineFacts | undefined, block: DelayFacts | undefined): RequestTime | undefined {
+  const fromHist = metrics.latency_inflight?.mean;
+  const inflight = fromHist ?? g?.inRequest;
+  if (inflight === undefined) return undefined;
+  const byState: RequestTime['byState'] = {};
+  const useBlock = !!block && block.samples > 0;
+  // The block profile sees channel, select and lock waits (a client call waits in a select); the
+  // snapshots add what it cannot see (network reads, syscalls, sleeps, GC assist).
+  for (const st of Object.keys(g?.inRequestByState ?? {}) as GoroutineState[]) {
+    if (st === 'running' || (useBlock && WAIT_STATES.includes(st))) continue;
+    byState[st] = (g!.inRequestByState[st]! / Math.max(g!.inRequest, 1e-9)) * inflight;
+  }
+  if (useBlock) for (const st of WAIT_STATES) byState[st] = block!.requestByState[st] ?? 0;
+  if (cpu) byState.cpu = cpu.requestCores;
+  const accounted = Object.values(byState).reduce((t, v) => t + (v ?? 0), 0);
+  byState.unaccounted = Math.max(0, inflight - accounted);
+  return { inflight, inflightSource: fromHist !== undefined ? 'latency histogram' : 'goroutine profile', byState, waitSource: useBlock ? 'block profile' : 'goroutine profile' };
+}
+
+/** Application frames holding locks that others waited for: ≥ 10% of the mutex delay each. */
+function holders(f: Folded): string[] {
+  if (f.total <= 0) return [];
+  const by = new Map<string, number>();
+  for (const s of f.stacks) {
+    const h = firstAppFrame(s.frames);
+    if (h) by.set(h, (by.get(h) ?? 0) + s.value);
+  }
+  return [...by.entries()].filter(([, v]) => v >= 0.1 * f.total).map(([k]) => k).sort();
+}
+
+function sumCores(f: Folded, seconds: number, pred: (frames: string[]) => boolean): number {
+  let t = 0;
+  for (const s of f.stacks) if (pred(s.frames)) t += s.value;
+  return t / (seconds * 1e9);
 }
 
 function cpuFacts(f: Folded, seconds: number): CpuFacts {
@@ -105,8 +174,13 @@ export function goroutineState(frames: readonly string[]): GoroutineState {
 function goroutineFacts(f: Folded): GoroutineFacts {
   const inRequestByState: GoroutineFacts['inRequestByState'] = {};
   const outsideRequestByStart = new Map<string, number>();
-  let inRequest = 0, outsideRequest = 0;
+  let inRequest = 0, outsideRequest = 0, runnable = 0, runnableOutsideRequest = 0;
   for (const s of f.stacks) {
+    const parked = WAIT_CATEGORIES.has(classifyStack(s.frames)) || isOutboundCall(s.frames) || isIdleRuntime(s.frames);
+    if (!parked) {
+      runnable += s.value;
+      if (!isRequestPath(s.frames)) runnableOutsideRequest += s.value;
+    }
     if (isRequestPath(s.frames)) {
       inRequest += s.value;
       const st = goroutineState(s.frames);
@@ -117,7 +191,7 @@ function goroutineFacts(f: Folded): GoroutineFacts {
       outsideRequestByStart.set(start, (outsideRequestByStart.get(start) ?? 0) + s.value);
     }
   }
-  return { total: f.total, inRequest, inRequestByState, outsideRequest, outsideRequestByStart };
+  return { total: f.total, inRequest, inRequestByState, outsideRequest, outsideRequestByStart, runnable, runnableOutsideRequest };
 }
 
 function delayFacts(f: Folded, seconds: number): DelayFacts {
@@ -128,4 +202,14 @@ function delayFacts(f: Folded, seconds: number): DelayFacts {
     requestByState[st] = (requestByState[st] ?? 0) + s.value / 1e9 / seconds;
   }
   return { seconds, perSecond: f.total / 1e9 / seconds, requestByState, samples: f.stacks.length };
+}
+
+/**
+ * Runtime goroutines that park without a wait frame we classify (GC workers, the finalizer, timers,
+ * the goroutine-profile writer itself): never runnable work.
+ */
+const IDLE_RUNTIME = /^runtime\.(gopark|goparkunlock|gcBgMarkWorker|bgsweep|bgscavenge|forcegchelper|runfinq|runCleanups|unique_runtime_registerUniqueMapCleanup.*|goroutineProfileWithLabels\w*|pprof_goroutineProfileWithLabels)$/;
+function isIdleRuntime(frames: readonly string[]): boolean {
+  const leaf = frames[frames.length - 1];
+  return leaf !== undefined && (IDLE_RUNTIME.test(leaf) || frames.some((f) => f.startsWith('runtime/pprof.') || f.startsWith('net/http/pprof.')));
 }

@@ -2,7 +2,7 @@
 import type { ProfileKind } from '../evidence/model.js';
 import { clamp01 } from '../util/num.js';
 import type { CauseId } from './catalogue.js';
-import type { Facts, GoroutineState } from './features.js';
+import type { Facts, RequestTime } from './features.js';
 import type { Evidence } from '../evidence/model.js';
 import { firstAppFrame } from './frames.js';
 
@@ -38,35 +38,43 @@ export function growth(spike: number, base: number, full = 10): number {
   return clamp01(Math.log(spike / base) / Math.log(full));
 }
 
+export type RequestState = keyof RequestTime['byState'];
+
 export interface StateShare {
-  /** Share of request goroutines in this state during the spike. */
+  /** Share of request time in these states during the spike. */
   spike: number;
   base?: number;
-  /** Share of the growth in request goroutines (≈ added request time, by Little's law) in this state. */
+  /** Share of the added request time (growth of requests in flight) spent in these states. */
   explained: number;
-  /** Mean request goroutines in this state (spike, baseline). */
+  /** Mean requests in flight in these states (spike, baseline). */
   countSpike: number;
   countBase?: number;
+  /** Growth of mean requests in flight from baseline to spike (0 without a baseline). */
+  grew: number;
+  source: string;
 }
 
 /**
- * Request goroutines decompose request time by state (Little's law: in-flight = rate × latency).
- * The growth from baseline to spike, split by state, says which wait the extra latency is made of.
+ * Request time decomposed by state (Little's law: in flight = rate × latency). The growth from
+ * baseline to spike, split by state, says what the extra latency is made of.
  */
-export function stateShare(f: Facts, states: GoroutineState[]): StateShare | undefined {
-  const g = f.spike.goroutines;
-  if (!g || g.inRequest <= 0) return undefined;
-  const count = (by: Partial<Record<GoroutineState, number>>) => states.reduce((t, s) => t + (by[s] ?? 0), 0);
-  const cs = count(g.inRequestByState);
-  const spike = cs / g.inRequest;
-  const b = f.baseline?.goroutines;
-  if (!b) return { spike, explained: explainedWithoutBaselineProfile(f, spike), countSpike: cs };
-  const cb = count(b.inRequestByState);
-  const base = b.inRequest > 0 ? cb / b.inRequest : 0;
-  const grew = g.inRequest - b.inRequest;
-  // Growth of less than one goroutine in flight is noise: fall back to the spike's own shares.
-  const explained = grew >= 1 ? clamp01((cs - cb) / grew) : spike;
-  return { spike, base, explained, countSpike: cs, countBase: cb };
+export function stateShare(f: Facts, states: RequestState[]): StateShare | undefined {
+  const rs = f.spike.requestTime;
+  if (!rs || !(rs.inflight > 0)) return undefined;
+  const sum = (rt: RequestTime) => states.reduce((t, s) => t + (rt.byState[s] ?? 0), 0);
+  const cs = sum(rs);
+  const spike = cs / rs.inflight;
+  const source = `${rs.waitSource}${rs.inflightSource === 'latency histogram' ? ' + latency histogram' : ''}`;
+  const rb = f.baseline?.requestTime;
+  if (!rb) return { spike, explained: spike, countSpike: cs, grew: 0, source };
+  // Without baseline profiles only the baseline's total is known: assume the worst, that all of it
+  // was already in these states, so a state is credited only with what it added.
+  const baseKnown = Object.keys(rb.byState).some((k) => k !== 'unaccounted');
+  const cb = baseKnown ? sum(rb) : Math.min(rb.inflight, cs);
+  const grew = rs.inflight - rb.inflight;
+  // Less growth than this is noise: nothing was added to explain.
+  const explained = grew > Math.max(0.01, 0.2 * rb.inflight) ? clamp01((cs - cb) / grew) : 0;
+  return { spike, base: rb.inflight > 0 ? cb / rb.inflight : 0, explained, countSpike: cs, countBase: cb, grew: Math.max(0, grew), source };
 }
 
 /** Name the artifacts of a profile kind in a window. */
@@ -104,15 +112,3 @@ export function culprits(stacks: ReadonlyArray<{ frames: string[]; value: number
     .slice(0, limit);
 }
 
-/**
- * Without a baseline goroutine profile (a live investigation of a spike that is happening now), the
- * baseline's in-flight requests come from the latency histogram (Little's law: rate(_sum)). Assume
- * the worst — every baseline request was in this state — and credit the state only with the rest.
- */
-function explainedWithoutBaselineProfile(f: Facts, spikeShare: number): number {
-  const inS = f.spike.metrics.latency_inflight?.mean, inB = f.baseline?.metrics.latency_inflight?.mean;
-  if (inS === undefined || inB === undefined || !(inS > 0)) return spikeShare;
-  const baseFrac = Math.min(1, inB / inS);
-  if (baseFrac >= 0.999) return 0; // nothing was added to explain
-  return clamp01((spikeShare - baseFrac) / (1 - baseFrac));
-}

@@ -132,9 +132,9 @@ export const SPIKE_RATIO = 1.5;
 function descentReason(level: Level, f: Facts, userFound: boolean): string {
   if (level === 'hardware') return 'kernel waits are where interrupts and steal show up: checking softirq, hardirq and steal time';
   const sys = stateShare(f, ['syscall', 'netpoll']);
-  if (sys && sys.spike >= 0.2) return `${fmtPct(sys.spike)} of in-flight requests wait in syscalls or network I/O: looking for the kernel wait reason`;
-  const run = stateShare(f, ['running']);
-  if (run && run.explained >= 0.3) return `${fmtPct(run.spike)} of in-flight requests are runnable: checking CPU quota and run queues`;
+  if (sys && sys.spike >= 0.2) return `${fmtPct(sys.spike)} of request time is spent in syscalls or network I/O: looking for the kernel wait reason`;
+  const run = stateShare(f, ['unaccounted']);
+  if (run && run.explained >= 0.3) return `${fmtPct(run.spike)} of request time is neither on CPU nor in a Go-level wait (runnable, or waiting in the kernel): checking CPU quota and run queues`;
   if (!userFound) return 'no Go runtime cause explains the spike: looking below the runtime';
   return 'checking the kernel too, for causes that compound the user-space ones';
 }

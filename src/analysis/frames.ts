@@ -96,7 +96,15 @@ export function classifyStack(frames: readonly string[]): FrameCategory {
 
 /** Serving a request: inside an HTTP handler or a gRPC method (not an idle keep-alive read). */
 const REQUEST_PATH = /^(net\/http\.serverHandler\.ServeHTTP|net\/http\.HandlerFunc\.ServeHTTP|net\/http\.\(\*ServeMux\)\.ServeHTTP|google\.golang\.org\/grpc\.\(\*Server\)\.(processUnaryRPC|processStreamingRPC))$/;
-export const isRequestPath = (frames: readonly string[]) => frames.some((f) => cachedTest(requestCache, REQUEST_PATH, f));
+/**
+ * Handlers that serve observers, not users: pprof (our own capture shows up in the profiles it takes),
+ * metrics scrapes and expvar. Their goroutines are not requests in flight.
+ */
+const OBSERVER = /^(net\/http\/pprof\.|runtime\/pprof\.|github\.com\/prometheus\/client_golang\/prometheus\/promhttp\.HandlerFor\w*|expvar\.)/;
+const observerCache = new Map<string, boolean>();
+
+export const isRequestPath = (frames: readonly string[]) =>
+  frames.some((f) => cachedTest(requestCache, REQUEST_PATH, f)) && !frames.some((f) => cachedTest(observerCache, OBSERVER, f));
 
 const requestCache = new Map<string, boolean>();
 const outboundCache = new Map<string, boolean>();

@@ -13,9 +13,10 @@ export interface Ranked extends Finding {
 }
 
 export function score(f: Finding): number {
-  // One source agreeing gives 0.5, two 0.75, three 0.875: independent evidence compounds.
+  // How much it explains, times how sure we are: one source agreeing gives 0.5, two 0.75, three
+  // 0.875 (independent evidence compounds); a cause that explains little is never reported.
   const agreement = 1 - 0.5 ** f.support.length;
-  const s = (0.6 * clamp01(f.effect) + 0.4 * agreement) * 0.95 ** f.missing.length;
+  const s = clamp01(f.effect) * (0.6 + 0.4 * agreement) * 0.95 ** f.missing.length;
   return round(clamp01(s), 3);
 }
 

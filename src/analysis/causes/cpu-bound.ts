@@ -4,11 +4,14 @@ import type { Facts, WindowFacts } from '../features.js';
 import { culprits, exact, metricRef, refs, stateShare, type Finding, type Rule } from '../finding.js';
 import { classifyStack, isRequestPath } from '../frames.js';
 
+/** Request-path application CPU outside contended critical sections (that work is lock-contention's). */
+const ownCores = (w: WindowFacts) => Math.max(0, (w.cpu?.requestAppCores ?? 0) - w.criticalCores);
+
 /** CPU seconds per request in application code on the request path (needs the request rate). */
 function cpuPerRequest(w: WindowFacts | undefined): number | undefined {
   const rps = w?.metrics.request_rate?.mean;
   if (!w?.cpu || !rps || rps <= 0) return undefined;
-  return w.cpu.requestAppCores / rps;
+  return ownCores(w) / rps;
 }
 
 /** Mean request latency from Little's law (in-flight / rate), when the histogram has _sum and _count. */
@@ -22,8 +25,9 @@ export function requestCpuGrowth(f: Facts): { ratio: number; perRequest?: [numbe
   const cs = f.spike.cpu, cb = f.baseline?.cpu;
   if (!cs || !cb) return undefined;
   const s = cpuPerRequest(f.spike), b = cpuPerRequest(f.baseline);
-  if (s !== undefined && b !== undefined) return { ratio: s / Math.max(b, 1e-9), perRequest: [s, b], cores: [cs.requestAppCores, cb.requestAppCores] };
-  return { ratio: cs.requestAppCores / Math.max(cb.requestAppCores, 1e-9), cores: [cs.requestAppCores, cb.requestAppCores] };
+  const cores: [number, number] = [ownCores(f.spike), ownCores(f.baseline!)];
+  if (s !== undefined && b !== undefined) return { ratio: s / Math.max(b, 1e-9), perRequest: [s, b], cores };
+  return { ratio: cores[0] / Math.max(cores[1], 1e-9), cores };
 }
 
 export const cpuBound: Rule = (ev, f) => {
@@ -37,6 +41,11 @@ export const cpuBound: Rule = (ev, f) => {
   let effect = 0;
   if (g) {
     if (g.ratio < 1.5 || g.cores[0] < 0.05) return null;
+    // The request path's CPU growth must be computation: growth that is mostly allocation and GC
+    // assist is the allocation rate's doing (gc-pressure), not a hot loop.
+    const reqGrew = cs.requestCores - (f.baseline?.cpu?.requestCores ?? 0);
+    const appGrew = g.cores[0] - g.cores[1];
+    if (reqGrew > 0 && appGrew / reqGrew < 0.5) return null;
     support.push('CPU profile');
     if (g.perRequest) {
       const [s, b] = g.perRequest;
@@ -67,12 +76,18 @@ export const cpuBound: Rule = (ev, f) => {
   }
   evidence.push(...refs(ev, 'cpu', 'request-path application CPU'));
 
-  const running = stateShare(f, ['running']);
-  if (running && running.spike >= 0.4) {
-    support.push('goroutine profile');
-    reasons.push(`${fmtPct(running.spike)} of in-flight requests are running or runnable, not parked.`);
+  const onCpu = stateShare(f, ['cpu']);
+  if (onCpu && onCpu.explained >= 0.3) {
+    reasons.push(`Time on CPU is ${fmtPct(onCpu.spike)} of request time in the spike${onCpu.base !== undefined ? ` vs ${fmtPct(onCpu.base)} in the baseline` : ''}.`);
   }
-  const hot = culprits(ev.spike.profiles.cpu!.folded.stacks, (fr) => isRequestPath(fr) && classifyStack(fr) === 'app', 3);
+  const ms = f.spike.metrics.cpu_cores, mb = f.baseline?.metrics.cpu_cores;
+  if (ms && mb && ms.mean >= 1.5 * mb.mean) {
+    support.push('process_cpu_seconds_total');
+    reasons.push(`Process CPU rose from ${fmtNum(mb.mean)} to ${fmtNum(ms.mean)} cores.`);
+    evidence.push(...metricRef(ev, 'cpu_cores', 'process CPU'));
+  }
+  const critical = new Set(f.spike.lockHolders);
+  const hot = culprits(ev.spike.profiles.cpu!.folded.stacks, (fr) => isRequestPath(fr) && classifyStack(fr) === 'app' && !fr.some((x) => critical.has(x)), 3);
   if (hot.length) reasons.push(`Hottest request-path code: ${hot.map((h) => `${h.name} (${fmtPct(h.value)})`).join(', ')}.`);
   return { id: 'cpu-bound', effect, support, reasons, evidence, missing, frames: hot.map((h) => exact(h.name)), profiles: ['cpu'] };
 };

@@ -1,5 +1,5 @@
 /** downstream-latency: request goroutines wait inside outbound calls to other services. */
-import { fmtDuration, fmtPct } from '../../util/num.js';
+import { fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
 import { goroutineState } from '../features.js';
 import { culprits, exact, refs, stateShare, type Finding, type Rule } from '../finding.js';
 import { isRequestPath } from '../frames.js';
@@ -9,27 +9,33 @@ export const downstreamLatency: Rule = (ev, f) => {
   const support: string[] = [];
   const evidence: Finding['evidence'] = [];
   const missing: string[] = [];
-  let effect = 0;
 
   const share = stateShare(f, ['outbound']);
-  if (share && share.spike >= 0.3 && share.explained >= 0.3 && share.countSpike >= 1) {
-    support.push('goroutine profile');
-    reasons.push(`${fmtPct(share.spike)} of in-flight requests are waiting on an outbound call in the spike${share.base !== undefined ? ` vs ${fmtPct(share.base)} in the baseline` : ''}; outbound calls account for ${fmtPct(share.explained)} of the added request time.`);
-    effect = share.explained;
-    evidence.push(...refs(ev, 'goroutine', 'request goroutines inside client calls'));
-  } else if (!share) missing.push('goroutine profile');
-
-  const bs = f.spike.block, bb = f.baseline?.block;
-  const wait = bs?.requestByState.outbound ?? 0;
-  if (bs && wait >= 0.02 && (!bb || wait >= 3 * (bb.requestByState.outbound ?? 0))) {
-    support.push('block profile');
-    reasons.push(`Request goroutines wait ${fmtDuration(wait)} per second inside client calls (block profile)${bb ? ` vs ${fmtDuration(bb.requestByState.outbound ?? 0)} in the baseline` : ''}.`);
-    evidence.push(...refs(ev, 'block', 'outbound wait on the request path'));
+  if (!share) return null;
+  const grewEnough = share.countBase === undefined || share.countSpike >= 2 * share.countBase;
+  if (!(share.countSpike >= 0.01 && grewEnough && share.explained >= 0.3)) return null;
+  const fromBlock = share.source.startsWith('block');
+  support.push(fromBlock ? 'block profile' : 'goroutine profile');
+  // A client call ends when a goroutine of ours reads the response; with the Ps held by a crowd of
+  // runnable goroutines, part of the "wait on the dependency" is waiting for a P here.
+  let effect = share.explained;
+  const gs = f.spike.goroutines, procs = f.spike.metrics.gomaxprocs?.mean ?? 2;
+  if (gs && gs.runnable >= 2 * procs && gs.runnableOutsideRequest >= 0.5 * gs.runnable) {
+    const contended = 1 - procs / gs.runnable;
+    effect *= 1 - contended;
+    reasons.push(`But ${fmtNum(gs.runnable)} goroutines compete for ${fmtNum(procs)} Ps: about ${fmtPct(contended)} of this wait may be waiting for a P to read the response, not the dependency.`);
   }
-  if (!support.includes('goroutine profile')) return null;
+  reasons.push(`Requests wait inside client calls to other services ${fmtDuration(share.countSpike)} per second in the spike (${fmtPct(share.spike)} of request time)${share.countBase !== undefined ? ` vs ${fmtDuration(share.countBase)} in the baseline` : ''}; that is ${fmtPct(share.explained)} of the added request time.`);
+  evidence.push(...refs(ev, fromBlock ? 'block' : 'goroutine', 'request goroutines inside client calls'));
 
-  const g = ev.spike.profiles.goroutine!.folded.stacks;
-  const callers = culprits(g, (fr) => isRequestPath(fr) && goroutineState(fr) === 'outbound');
+  const g = f.spike.goroutines;
+  if (fromBlock && g && g.inRequest > 0 && (g.inRequestByState.outbound ?? 0) / g.inRequest >= 0.3) {
+    support.push('goroutine profile');
+    evidence.push(...refs(ev, 'goroutine', 'request goroutines inside client calls', ['spike']));
+  }
+  // Little's law on the dependency: CPU per request flat while time in calls grows means the other side got slower.
+  const stacks = ev.spike.profiles.goroutine?.folded.stacks ?? ev.spike.profiles.block?.folded.stacks ?? [];
+  const callers = culprits(stacks, (fr) => isRequestPath(fr) && goroutineState(fr) === 'outbound');
   if (callers.length) reasons.push(`Calls waiting: ${callers.map((c) => `${c.name} (${fmtPct(c.value)})`).join(', ')}.`);
   return {
     id: 'downstream-latency',

@@ -43,6 +43,7 @@ export const gcPressure: Rule = (ev, f) => {
     evidence.push(...(as ? metricRef(ev, 'alloc_rate', 'bytes allocated per second') : refs(ev, 'allocs', 'allocated bytes')));
   }
   const ps = f.spike.metrics.gc_pause_frac, pb = f.baseline?.metrics.gc_pause_frac;
+  const pauses = !!ps && ps.mean >= 0.01 && (!pb || ps.mean >= 3 * pb.mean);
   if (ps && ps.mean >= 0.005 && (!pb || ps.mean >= 3 * pb.mean)) {
     reasons.push(`Stop-the-world pauses take ${fmtPct(ps.mean, 1)} of wall time${pb ? ` (baseline ${fmtPct(pb.mean, 2)})` : ''}.`);
   }
@@ -52,8 +53,10 @@ export const gcPressure: Rule = (ev, f) => {
     reasons.push(`${fmtPct(assistWait.spike)} of request goroutines are assisting or waiting for the GC.`);
   }
 
-  // Evidence needed: CPU share, or GC cycles and allocation both up.
-  if (!(support.includes('CPU profile') || (gcUp && allocUp))) return null;
+  // GC hurts requests through CPU (mark workers, assists) and stop-the-world pauses. More cycles
+  // alone are not a cause when the CPU profile shows GC is still cheap and pauses are short.
+  const cpuSaysGc = support.includes('CPU profile');
+  if (!(cpuSaysGc || (gcUp && pauses) || (!cs && gcUp && allocUp))) return null;
 
   const allocs = ev.spike.profiles.allocs?.folded;
   const top = allocs ? culprits(allocs.stacks, isRequestPath, 3) : [];

@@ -26,7 +26,11 @@ func main() {
 	runtimeMetrics := flag.Bool("runtime-metrics", false, "export all runtime/metrics (go_sched_latencies_seconds, go_gc_pauses_seconds, ...)")
 	profileRates := flag.Bool("profile-rates", true, "enable mutex (fraction 5) and block (100µs) profiling")
 	leakCap := flag.Int("leak-cap", 100_000, "upper bound on leaked session goroutines, so the machine survives a long leak")
+	role := flag.String("role", "all", "all: API and downstream in one process; api: the API only (the downstream runs elsewhere at --downstream-addr); downstream: the inventory dependency only")
 	flag.Parse()
+	if *role != "all" && *role != "api" && *role != "downstream" {
+		log.Fatalf("labsvc: --role must be all, api or downstream, not %q", *role)
+	}
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 
 	if *profileRates {
@@ -44,10 +48,14 @@ func main() {
 	svc := newCheckoutService(faults, "http://"+*downstreamAddr, *leakCap)
 	control := &controlAPI{faults: faults, svc: svc}
 
-	servers := []*http.Server{
-		newServer(*addr, apiMux(svc)),
-		newServer(*controlAddr, control.mux()),
-		newServer(*downstreamAddr, downstream.mux()),
+	// A dependency in its own process keeps its latency independent of the API's CPU, as in
+	// production: with role=all a CPU-starved API also starves its in-process dependency.
+	servers := []*http.Server{newServer(*controlAddr, control.mux())}
+	if *role != "downstream" {
+		servers = append([]*http.Server{newServer(*addr, apiMux(svc))}, servers...)
+	}
+	if *role != "api" {
+		servers = append(servers, newServer(*downstreamAddr, downstream.mux()))
 	}
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
@@ -57,8 +65,8 @@ func main() {
 			}
 		}()
 	}
-	log.Printf("labsvc: api=%s control=%s downstream=%s runtime-metrics=%v profile-rates=%v gomaxprocs=%d",
-		*addr, *controlAddr, *downstreamAddr, *runtimeMetrics, *profileRates, runtime.GOMAXPROCS(0))
+	log.Printf("labsvc: role=%s api=%s control=%s downstream=%s runtime-metrics=%v profile-rates=%v gomaxprocs=%d",
+		*role, *addr, *controlAddr, *downstreamAddr, *runtimeMetrics, *profileRates, runtime.GOMAXPROCS(0))
 
 	exitCode := 0
 	select {
@@ -75,7 +83,7 @@ func main() {
 		if err := s.Shutdown(shutdownCtx); err != nil {
 			log.Printf("labsvc: shutdown %s: %v", s.Addr, err)
 		}
-		if i == 0 {
+		if i == 0 && *role != "downstream" {
 			// Spare connections the client pool dialled but never used look "new" to the
 			// downstream server, and Shutdown waits 5 s before it treats those as idle.
 			svc.inventory.http.CloseIdleConnections()
