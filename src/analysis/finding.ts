@@ -67,10 +67,10 @@ export function stateShare(f: Facts, states: RequestState[]): StateShare | undef
   const source = `${rs.waitSource}${rs.inflightSource === 'latency histogram' ? ' + latency histogram' : ''}`;
   const rb = f.baseline?.requestTime;
   if (!rb) return { spike, explained: spike, countSpike: cs, grew: 0, source };
-  // Without baseline profiles only the baseline's total is known: assume the worst, that all of it
-  // was already in these states, so a state is credited only with what it added.
+  // Without baseline profiles only the baseline's total is known (from the histogram): split it like
+  // the spike's, so each state is credited with its share of what was added.
   const baseKnown = Object.keys(rb.byState).some((k) => k !== 'unaccounted');
-  const cb = baseKnown ? sum(rb) : Math.min(rb.inflight, cs);
+  const cb = baseKnown ? sum(rb) : spike * rb.inflight;
   const grew = rs.inflight - rb.inflight;
   // Less growth than this is noise: nothing was added to explain.
   const explained = grew > Math.max(0.01, 0.2 * rb.inflight) ? clamp01((cs - cb) / grew) : 0;

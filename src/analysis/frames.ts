@@ -103,8 +103,10 @@ const REQUEST_PATH = /^(net\/http\.serverHandler\.ServeHTTP|net\/http\.HandlerFu
 const OBSERVER = /^(net\/http\/pprof\.|runtime\/pprof\.|github\.com\/prometheus\/client_golang\/prometheus\/promhttp\.HandlerFor\w*|expvar\.)/;
 const observerCache = new Map<string, boolean>();
 
-export const isRequestPath = (frames: readonly string[]) =>
-  frames.some((f) => cachedTest(requestCache, REQUEST_PATH, f)) && !frames.some((f) => cachedTest(observerCache, OBSERVER, f));
+/** A stack of an observer handler (pprof, metrics scrape, expvar): our own capture, not the service's work. */
+export const isObserver = (frames: readonly string[]) => frames.some((f) => cachedTest(observerCache, OBSERVER, f));
+
+export const isRequestPath = (frames: readonly string[]) => frames.some((f) => cachedTest(requestCache, REQUEST_PATH, f)) && !isObserver(frames);
 
 const requestCache = new Map<string, boolean>();
 const outboundCache = new Map<string, boolean>();

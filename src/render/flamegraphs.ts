@@ -8,7 +8,8 @@ import { CATALOGUE, type CauseId } from '../analysis/catalogue.js';
 import type { Analysis } from '../analysis/flow.js';
 import type { Evidence, ProfileKind } from '../evidence/model.js';
 import { SleuthError } from '../errors.js';
-import { diff } from '../sources/pprof/fold.js';
+import { diff, type Folded } from '../sources/pprof/fold.js';
+import { isObserver, isRequestPath } from '../analysis/frames.js';
 import { renderFlameGraph, toFolded } from './flamegraph/index.js';
 import type { FlameAnnotation, FlameStack } from './flamegraph/model.js';
 
@@ -16,10 +17,29 @@ const KIND_TITLE: Record<ProfileKind, string> = {
   cpu: 'CPU',
   goroutine: 'Goroutines',
   mutex: 'Mutex contention (lock holders)',
-  block: 'Blocking (where goroutines wait)',
+  block: 'Where requests wait (block profile, request goroutines)',
   heap: 'Heap in use',
   allocs: 'Allocations',
 };
+
+/**
+ * What each graph keeps: never our own capture (pprof handlers blocking for the capture window would
+ * dominate the waiting profiles); for blocking, only request goroutines — idle pools and keep-alive
+ * loops wait all the time and say nothing about latency.
+ */
+const KEEP: Record<ProfileKind, (frames: string[]) => boolean> = {
+  cpu: (fr) => !isObserver(fr),
+  goroutine: (fr) => !isObserver(fr),
+  mutex: (fr) => !isObserver(fr),
+  block: isRequestPath,
+  heap: (fr) => !isObserver(fr),
+  allocs: (fr) => !isObserver(fr),
+};
+
+function keep(f: Folded, kind: ProfileKind): Folded {
+  const stacks = f.stacks.filter((s) => KEEP[kind](s.frames));
+  return { ...f, stacks, total: stacks.reduce((t, s) => t + s.value, 0) };
+}
 const FLAME_KINDS: ProfileKind[] = ['cpu', 'goroutine', 'block', 'mutex', 'allocs'];
 
 export interface WrittenGraphs {
@@ -49,7 +69,8 @@ export async function writeFlameGraphs(ev: Evidence, a: Analysis, outDir: string
   };
 
   for (const kind of FLAME_KINDS) {
-    const sp = ev.spike.profiles[kind];
+    const sp0 = ev.spike.profiles[kind];
+    const sp = sp0 && { ...sp0, folded: keep(sp0.folded, kind) };
     if (!sp || sp.folded.total <= 0) continue;
     const causes = a.reported.filter((r) => r.profiles.includes(kind));
     const annotations: FlameAnnotation[] = causes.map((r) => ({ id: r.id, label: `${r.id} (score ${r.score.toFixed(2)})`, color: CATALOGUE[r.id].color, patterns: r.frames }));
@@ -61,7 +82,8 @@ export async function writeFlameGraphs(ev: Evidence, a: Analysis, outDir: string
     await write(`${kind}.folded`, toFolded(sp.folded.stacks));
     const mine = [svg];
 
-    const bp = ev.baseline?.profiles[kind];
+    const bp0 = ev.baseline?.profiles[kind];
+    const bp = bp0 && { ...bp0, folded: keep(bp0.folded, kind) };
     if (bp && bp.folded.total > 0) {
       // Delta profiles compare per second; snapshots (goroutines) compare as they are.
       const stacks: FlameStack[] = diff(sp.folded, sp.seconds || 1, bp.folded, bp.seconds || 1);

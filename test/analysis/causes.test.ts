@@ -87,3 +87,13 @@ test('missing evidence lowers confidence and is named, never invents a cause', a
   assert.equal(none.reported.length, 0);
   assert.equal(none.verdict, 'inconclusive');
 });
+
+test('live investigation shape: without baseline profiles (only baseline metrics) every cause is still found', async () => {
+  for (const name of [...USER_SPACE_CAUSES, 'healthy']) {
+    const ev = await loadEvidence(await openBundle(bundle(name)));
+    ev.baseline!.profiles = {};
+    const a = analyse(ev);
+    if (name === 'healthy') assert.equal(a.reported.length, 0, `healthy: ${describeRanked(a)}`);
+    else assert.equal(a.reported[0]?.id, name, `${name}: ${describeRanked(a)}`);
+  }
+});

@@ -23,11 +23,28 @@ export function meanLatency(w: WindowFacts | undefined): number | undefined {
 /** Growth of request-path CPU per request (or of request-path cores when the rate is unknown). */
 export function requestCpuGrowth(f: Facts): { ratio: number; perRequest?: [number, number]; cores: [number, number] } | undefined {
   const cs = f.spike.cpu, cb = f.baseline?.cpu;
-  if (!cs || !cb) return undefined;
+  if (!cs) return undefined;
+  if (!cb) return processCpuGrowth(f);
   const s = cpuPerRequest(f.spike), b = cpuPerRequest(f.baseline);
   const cores: [number, number] = [ownCores(f.spike), ownCores(f.baseline!)];
   if (s !== undefined && b !== undefined) return { ratio: s / Math.max(b, 1e-9), perRequest: [s, b], cores };
   return { ratio: cores[0] / Math.max(cores[1], 1e-9), cores };
+}
+
+/**
+ * No baseline CPU profile (a live investigation): process CPU per request from the metrics in both
+ * windows, with the spike's profile saying how much of the spike's CPU is request-path application code.
+ */
+function processCpuGrowth(f: Facts): ReturnType<typeof requestCpuGrowth> {
+  const cs = f.spike.cpu!;
+  const ps = f.spike.metrics.cpu_cores?.mean, pb = f.baseline?.metrics.cpu_cores?.mean;
+  const rs = f.spike.metrics.request_rate?.mean, rb = f.baseline?.metrics.request_rate?.mean;
+  if (ps === undefined || pb === undefined || !rs || !rb) return undefined;
+  const appShare = ownCores(f.spike) / Math.max(cs.cores, 1e-9);
+  const s = (ps / rs) * appShare;
+  // Baseline: all of its process CPU could have been request-path code; assume so (conservative).
+  const b = pb / rb;
+  return { ratio: s / Math.max(b, 1e-9), perRequest: [s, b], cores: [ps * appShare, pb] };
 }
 
 export const cpuBound: Rule = (ev, f) => {
@@ -43,7 +60,8 @@ export const cpuBound: Rule = (ev, f) => {
     if (g.ratio < 1.5 || g.cores[0] < 0.05) return null;
     // The request path's CPU growth must be computation: growth that is mostly allocation and GC
     // assist is the allocation rate's doing (gc-pressure), not a hot loop.
-    const reqGrew = cs.requestCores - (f.baseline?.cpu?.requestCores ?? 0);
+    if (!f.baseline?.cpu) missing.push('baseline CPU profile (process CPU from metrics used instead)');
+    const reqGrew = f.baseline?.cpu ? cs.requestCores - f.baseline.cpu.requestCores : 0;
     const appGrew = g.cores[0] - g.cores[1];
     if (reqGrew > 0 && appGrew / reqGrew < 0.5) return null;
     support.push('CPU profile');

@@ -46,6 +46,14 @@ export function frameColor(name: string): string {
   }
 }
 
+/**
+ * A frame no cause implicates, in a graph that has causes: washed out towards grey so the cause
+ * colours stand out against flamegraph.pl's warm palette (they would otherwise blend in).
+ */
+export function mutedColor(color: string): string {
+  return mix(color, '#e4e4e4', 0.6);
+}
+
 /** The first annotation, in the given order, with a pattern matching `name`. */
 export function matchAnnotation(
   name: string,

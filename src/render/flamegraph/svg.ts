@@ -4,7 +4,7 @@ import { layoutFlame, type FlameFrame, type FlameLayout } from './layout.js';
 import type { FlameAnnotation, FlameInput } from './model.js';
 import {
   DIFF_GROW_COLOR, DIFF_SAME_COLOR, DIFF_SHRINK_COLOR, KIND_SWATCH, SEARCH_COLOR, SEPARATOR_COLOR,
-  diffColor, frameColor, frameKind, matchAnnotation,
+  diffColor, frameColor, frameKind, matchAnnotation, mutedColor,
 } from './palette.js';
 import { FLAME_SCRIPT } from './script.js';
 
@@ -156,7 +156,9 @@ function frameStyler(input: FlameInput, layout: FlameLayout, annotations: readon
     if (p === undefined) {
       const annotation = matchAnnotation(f.name, annotations);
       const raw = f.name.replace(/[\t\r\n]/g, ' ');
-      p = { raw, name: esc(raw), color: annotation?.color ?? frameColor(f.name), annotation };
+      const own = frameColor(f.name);
+      const muted = annotations.length > 0 && frameKind(f.name) !== 'separator';
+      p = { raw, name: esc(raw), color: annotation?.color ?? (muted ? mutedColor(own) : own), annotation };
       perName.set(f.name, p);
     }
     if (!input.differential) return { raw: p.raw, name: p.name, fill: esc(p.color), extra: '', annotation: p.annotation };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FlameAnnotation, FlameInput, FlameStack } from '../../../src/render/flamegraph/model.js';
-import { DIFF_GROW_COLOR, SEPARATOR_COLOR, frameColor } from '../../../src/render/flamegraph/palette.js';
+import { DIFF_GROW_COLOR, SEPARATOR_COLOR, frameColor, mutedColor } from '../../../src/render/flamegraph/palette.js';
 import { renderFlameGraph } from '../../../src/render/flamegraph/svg.js';
 
 const st = (path: string, value: number, baseValue?: number): FlameStack =>
@@ -173,7 +173,9 @@ describe('renderFlameGraph', () => {
     assert.match(frame(svg, 'runtime.gcDrain').title, /\ncause: GC pressure \(score 0\.82\) \[gc-pressure\]$/);
     for (const name of ['main.serve', 'encoding/json.Marshal', 'all']) {
       const f = frame(svg, name);
-      assert.equal(f.fill, frameColor(name));
+      // Frames no cause implicates are washed out, so the cause colours stand out.
+      assert.equal(f.fill, mutedColor(frameColor(name)));
+      assert.notEqual(f.fill, frameColor(name));
       assert.ok(!['#2ca02c', '#9467bd'].includes(f.fill));
       assert.doesNotMatch(f.title, /cause:/);
     }
