@@ -50,6 +50,8 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces and debug logs on stderr', false)
     .option('-q, --quiet', 'no progress on stderr', false)
     .showHelpAfterError('(run with --help for usage)')
+    // Commander's own messages ("error: unknown option …") carry our prefix like every other error.
+    .configureOutput({ outputError: (str, write) => write(`p99sleuth: ${str}`) })
     .addHelpText('after', EXIT_HELP)
     .exitOverride();
 
@@ -123,7 +125,7 @@ export function buildProgram(): Command {
   program
     .command('investigate')
     .description('investigate a live service (arrives with live capture; use analyze on a bundle meanwhile)')
-    .argument('[target]', 'deploy/NAME, pod/NAME, … or --local --pid PID')
+    .argument('[target...]', 'deploy/NAME, pod/NAME, … or --local --pid PID')
     .allowUnknownOption(true)
     .action(() => {
       throw new SleuthError('usage', 'investigate is not available in this version: live capture (local and Kubernetes) is not built yet', 'capture pprof profiles yourself and run `p99sleuth flame`, or analyse a bundle with `p99sleuth analyze DIR`; try `p99sleuth demo`');
