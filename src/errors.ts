@@ -16,7 +16,7 @@ export class SleuthError extends Error {
     readonly kind: ErrorKind,
     message: string,
     /** What the user should do about it. */
-    readonly hint?: string,
+    public hint?: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -18,6 +18,29 @@ export const PPROF_URL = `http://127.0.0.1:${PORTS.api}/debug/pprof`;
 
 const log = (msg: string) => process.stderr.write(`lab: ${msg}\n`);
 
+/**
+ * Everything started is registered here until stopped, so that Ctrl-C or SIGTERM on a lab script
+ * still stops it (a plain signal would end Node without running any finally block).
+ */
+const running = new Set<() => Promise<void>>();
+let signalled = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (signalled) return;
+    signalled = true;
+    log(`${sig}: stopping everything the lab started`);
+    void Promise.allSettled([...running].map((stop) => stop())).then(() => process.exit(130));
+  });
+}
+function track(stop: () => Promise<void>): () => Promise<void> {
+  const once = async () => {
+    running.delete(once);
+    await stop();
+  };
+  running.add(once);
+  return once;
+}
+
 /** Install Debian packages / Go modules if missing and build the lab binaries. */
 export async function prepare(): Promise<void> {
   await execa('bash', [path.join(LAB_DIR, 'install-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -25,17 +48,25 @@ export async function prepare(): Promise<void> {
 }
 
 export class Prometheus {
-  private constructor(readonly dir: string) {}
+  readonly stop: () => Promise<void>;
+
+  private constructor(readonly dir: string) {
+    this.stop = track(async () => {
+      await execa('bash', [path.join(LAB_DIR, 'prometheus.sh'), 'stop', dir], { stdio: ['ignore', 'inherit', 'inherit'], reject: false });
+      await rm(dir, { recursive: true, force: true });
+    });
+  }
 
   static async start(): Promise<Prometheus> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-prom-'));
-    await execa('bash', [path.join(LAB_DIR, 'prometheus.sh'), 'start', dir, `127.0.0.1:${PORTS.api}`], { stdio: ['ignore', 'inherit', 'inherit'] });
-    return new Prometheus(dir);
-  }
-
-  async stop(): Promise<void> {
-    await execa('bash', [path.join(LAB_DIR, 'prometheus.sh'), 'stop', this.dir], { stdio: ['ignore', 'inherit', 'inherit'], reject: false });
-    await rm(this.dir, { recursive: true, force: true });
+    const p = new Prometheus(dir); // registered first: a half-started Prometheus is stopped too
+    try {
+      await execa('bash', [path.join(LAB_DIR, 'prometheus.sh'), 'start', dir, `127.0.0.1:${PORTS.api}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    } catch (err) {
+      await p.stop();
+      throw err;
+    }
+    return p;
   }
 }
 
@@ -52,10 +83,18 @@ const DOWNSTREAM_FAULTS = new Set(['downstream-slow']);
  * not also starve its dependency.
  */
 export class LabService {
+  readonly stop: () => Promise<void>;
+
   private constructor(
     private readonly api: ResultPromise,
     private readonly downstream: ResultPromise,
-  ) {}
+  ) {
+    this.stop = track(async () => {
+      api.kill('SIGTERM');
+      downstream.kill('SIGTERM');
+      await Promise.all([api, downstream]);
+    });
+  }
 
   get pid(): number {
     return this.api.pid!;
@@ -90,11 +129,6 @@ export class LabService {
     if (!res.ok) throw new Error(`fault ${name}: HTTP ${res.status} ${await res.text()}`);
   }
 
-  async stop(): Promise<void> {
-    this.api.kill('SIGTERM');
-    this.downstream.kill('SIGTERM');
-    await Promise.all([this.api, this.downstream]);
-  }
 }
 
 export interface LoadResult {
@@ -116,7 +150,14 @@ export function load(rate: number, seconds: number): { done: Promise<LoadResult>
     timeout: (seconds + 30) * 1000,
     forceKillAfterDelay: 3000,
   });
-  const done = proc.then((r) => JSON.parse(String(r.stdout).trim().split('\n').pop() || '{}') as LoadResult);
+  const untrack = track(async () => {
+    proc.kill('SIGTERM');
+    await proc;
+  });
+  const done = proc.then((r) => {
+    void untrack();
+    return JSON.parse(String(r.stdout).trim().split('\n').pop() || '{}') as LoadResult;
+  });
   return { done, stop: () => proc.kill('SIGTERM') };
 }
 
@@ -135,3 +176,12 @@ export async function waitFor(url: string, ms: number): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A process started by a lab script, stopped with everything else on Ctrl-C. */
+export function trackProcess(proc: ResultPromise): void {
+  const untrack = track(async () => {
+    proc.kill('SIGTERM');
+    await proc.catch(() => undefined);
+  });
+  void proc.finally(() => untrack());
+}

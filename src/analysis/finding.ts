@@ -72,8 +72,10 @@ export function stateShare(f: Facts, states: RequestState[]): StateShare | undef
   const baseKnown = Object.keys(rb.byState).some((k) => k !== 'unaccounted');
   const cb = baseKnown ? sum(rb) : spike * rb.inflight;
   const grew = rs.inflight - rb.inflight;
-  // Less growth than this is noise: nothing was added to explain.
-  const explained = grew > Math.max(0.01, 0.2 * rb.inflight) ? clamp01((cs - cb) / grew) : 0;
+  // Less growth than this is noise: nothing was added to explain. Without baseline profiles the
+  // split of the added time is only an estimate, trusted when the added time dominates the spike.
+  const enough = baseKnown ? grew > Math.max(0.01, 0.2 * rb.inflight) : grew > Math.max(0.01, rb.inflight);
+  const explained = enough ? clamp01((cs - cb) / grew) : 0;
   return { spike, base: rb.inflight > 0 ? cb / rb.inflight : 0, explained, countSpike: cs, countBase: cb, grew: Math.max(0, grew), source };
 }
 

@@ -14,6 +14,7 @@ import { FORMATS, reportOnBundle, type Format } from './report-run.js';
 import { parsePprof, sampleTypeIndex } from '../sources/pprof/parse.js';
 import { diff, fold } from '../sources/pprof/fold.js';
 import { renderFlameGraph, toFolded } from '../render/flamegraph/index.js';
+import { investigate } from './investigate.js';
 
 interface Global {
   color: boolean;
@@ -124,11 +125,37 @@ export function buildProgram(): Command {
 
   program
     .command('investigate')
-    .description('investigate a live service (arrives with live capture; use analyze on a bundle meanwhile)')
-    .argument('[target...]', 'deploy/NAME, pod/NAME, … or --local --pid PID')
-    .allowUnknownOption(true)
-    .action(() => {
-      throw new SleuthError('usage', 'investigate is not available in this version: live capture (local and Kubernetes) is not built yet', 'capture pprof profiles yourself and run `p99sleuth flame`, or analyse a bundle with `p99sleuth analyze DIR`; try `p99sleuth demo`');
+    .description('capture live evidence from a Go service during a spike, then analyse it like `analyze`')
+    .argument('[target...]', 'Kubernetes target (deploy/NAME, pod/NAME; not in this version) — or use --local --pid')
+    .option('--local', 'investigate a process on this machine', false)
+    .option('--pid <pid>', 'the Go process to investigate (with --local)')
+    .option('--pprof <url>', 'its net/http/pprof base URL (default: found on the ports the process listens on)')
+    .option('--prometheus <url>', 'Prometheus-compatible HTTP API for spike finding and Go runtime series')
+    .option('--prometheus-token <token>', 'bearer token (or P99SLEUTH_PROMETHEUS_TOKEN)')
+    .option('--prometheus-user <user>', 'basic-auth user (or P99SLEUTH_PROMETHEUS_USER; password: P99SLEUTH_PROMETHEUS_PASSWORD)')
+    .option('--prometheus-password <password>', 'basic-auth password (prefer the environment variable)')
+    .option('--prometheus-header <header...>', 'extra request header, e.g. "X-Scope-OrgID: team-a"')
+    .option('--prometheus-ca <file>', 'PEM CA bundle for an https Prometheus')
+    .option('--insecure-skip-tls-verify', 'do not verify Prometheus TLS certificates', false)
+    .option('--selector <selector>', 'PromQL label matchers for the service, e.g. \'{job="checkout"}\' (default: the target scraping the pprof port)')
+    .option('--latency-metric <name>', 'latency histogram (default: first of http_request_duration_seconds, http_server_request_duration_seconds, grpc_server_handling_seconds)')
+    .option('--since <duration>', 'how far back to look for the spike', '30m')
+    .option('--duration <duration>', 'how long to capture profiles', '15s')
+    .option('--profiles <kinds>', 'profiles to capture', 'cpu,goroutine,mutex,block,heap,allocs')
+    .option('--out <dir>', 'bundle directory (default: p99sleuth-<process>-<time>); the report goes into <dir>/report')
+    .addOption(formatOption())
+    .option('--no-flamegraphs', 'do not write flame graphs')
+    .option('--exit-code', 'exit 1 when a cause is found', false)
+    .addHelpText('after', `
+Examples:
+  p99sleuth investigate --local --pid $(pgrep -f checkout) --prometheus http://127.0.0.1:9090
+  p99sleuth investigate --local --pid 4242 --pprof http://127.0.0.1:6060/debug/pprof --duration 30s
+  p99sleuth investigate --local --pid 4242 --prometheus https://prom.example --selector '{job="checkout"}' --format json
+
+Ctrl-C stops the collectors, keeps the partial bundle (marked), analyses it and exits 130.`)
+    .action(async (target, o) => {
+      const g = global();
+      await investigate(target, o, { ...g, useColor: useColor(g) });
     });
 
   return program;

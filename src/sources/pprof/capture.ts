@@ -9,11 +9,14 @@ import type { ProfileKind } from '../../evidence/model.js';
 import { SleuthError, describe } from '../../errors.js';
 import { parsePprof } from './parse.js';
 import { redactUrl } from '../../util/redact.js';
+import { httpRequest } from '../../util/http.js';
 
 export interface PprofTarget {
   /** Base URL of the pprof handlers, e.g. http://127.0.0.1:6060/debug/pprof */
   baseUrl: string;
   headers?: Record<string, string>;
+  ca?: string | Buffer;
+  insecure?: boolean;
 }
 
 /** Fetch one profile. `seconds` makes CPU profiles run and delta profiles (mutex, block, allocs) accumulate. */
@@ -23,25 +26,19 @@ export async function fetchProfile(t: PprofTarget, kind: ProfileKind, seconds: n
   if (seconds !== undefined) url.searchParams.set('seconds', String(seconds));
   const shown = redactUrl(url.toString());
   // Allow the server the capture time plus a margin before calling it dead.
-  const timeout = AbortSignal.timeout(((seconds ?? 0) + 15) * 1000);
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: t.headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-  } catch (err) {
-    if (signal?.aborted) throw new SleuthError('interrupted', `${shown}: interrupted`);
-    const why = timeout.aborted ? `no answer within ${(seconds ?? 0) + 15} s` : describe((err as Error).cause ?? err);
-    throw new SleuthError('unavailable', `${shown}: ${why}`, 'check the pprof URL (--pprof) and that the service imports net/http/pprof');
-  }
-  const body = new Uint8Array(await res.arrayBuffer());
-  if (!res.ok) {
-    const text = new TextDecoder().decode(body.subarray(0, 300)).trim();
+  const res = await httpRequest(url.toString(), { headers: t.headers, ca: t.ca, insecure: t.insecure, signal, timeoutMs: ((seconds ?? 0) + 15) * 1000 }).catch((err: unknown) => {
+    if (err instanceof SleuthError && err.kind === 'unavailable') err.hint ??= 'check the pprof URL (--pprof) and that the service imports net/http/pprof';
+    throw err;
+  });
+  if (res.status !== 200) {
+    const text = res.body.subarray(0, 300).toString('utf8').trim();
     const hint = res.status === 400 && /WriteTimeout|exceeds/i.test(text)
       ? 'the server\'s WriteTimeout is shorter than the capture: lower --duration'
       : res.status === 404 ? 'the service does not serve this profile: check --pprof (path prefix) and that net/http/pprof is registered' : undefined;
     throw new SleuthError('unavailable', `${shown}: HTTP ${res.status}${text ? ` — ${text}` : ''}`, hint);
   }
-  parsePprof(body, shown); // throws an input error naming the URL when it is not a profile
-  return body;
+  parsePprof(res.body, shown); // throws an input error naming the URL when it is not a profile
+  return res.body;
 }
 
 export interface WindowCapture {
@@ -52,14 +49,21 @@ export interface WindowCapture {
   kinds: ProfileKind[];
 }
 
-/** Capture all profile kinds of one window concurrently; records one collector entry per kind. */
-export async function capturePprofWindow(t: PprofTarget, w: WindowCapture, writer: BundleWriter, signal?: AbortSignal): Promise<void> {
-  await Promise.all(w.kinds.map((kind) => captureKind(t, kind, w, writer, signal)));
+/** Told when a collector starts and ends (for progress display). */
+export interface CollectorHooks {
+  start?(name: string): void;
+  done?(entry: CollectorEntry): void;
 }
 
-async function captureKind(t: PprofTarget, kind: ProfileKind, w: WindowCapture, writer: BundleWriter, signal?: AbortSignal): Promise<void> {
+/** Capture all profile kinds of one window concurrently; records one collector entry per kind. */
+export async function capturePprofWindow(t: PprofTarget, w: WindowCapture, writer: BundleWriter, signal?: AbortSignal, hooks: CollectorHooks = {}): Promise<void> {
+  await Promise.all(w.kinds.map((kind) => captureKind(t, kind, w, writer, signal, hooks)));
+}
+
+async function captureKind(t: PprofTarget, kind: ProfileKind, w: WindowCapture, writer: BundleWriter, signal: AbortSignal | undefined, hooks: CollectorHooks): Promise<void> {
   const started = Date.now();
   const entry: CollectorEntry = { name: `pprof.${kind}`, window: w.window, status: 'ok', artifacts: [], startedAt: new Date(started).toISOString() };
+  hooks.start?.(`${entry.name} (${w.window})`);
   try {
     if (kind === 'goroutine') {
       const n = Math.max(1, w.goroutineSnapshots);
@@ -86,6 +90,7 @@ async function captureKind(t: PprofTarget, kind: ProfileKind, w: WindowCapture, 
   }
   entry.durationMs = Date.now() - started;
   writer.record(entry);
+  hooks.done?.(entry);
 }
 
 function isEmptyProfile(bytes: Uint8Array): boolean {

@@ -1,6 +1,7 @@
 /**
- * Finding the spike in a P99 series: a robust baseline (median and MAD of the whole range, so the
- * spike itself barely moves it), spike points well above it, merged into windows. Pure.
+ * Finding the spike in a P99 series: a robust baseline level (the lower quartile, so a spike covering
+ * up to three quarters of the range does not move it) and spread (MAD of the calmer half), spike
+ * points well above both, merged into windows. Pure.
  */
 import { median } from '../../util/num.js';
 
@@ -24,11 +25,11 @@ export interface SpikeAnalysis {
 }
 
 export interface SpikeOptions {
-  /** A spike point is at least this times the baseline P99… */
+  /** A spike point is at least this times the baseline P99 (default 2)… */
   minRatio?: number;
   /** …and this many MADs above it. */
   minMads?: number;
-  /** Spike points closer than this (seconds) are one window. */
+  /** Spike points closer than this (seconds) are one window (default three steps). */
   mergeGap?: number;
   /** Longest baseline window, seconds. */
   baselineSeconds?: number;
@@ -37,10 +38,14 @@ export interface SpikeOptions {
 export function findSpikes(points: Array<[number, number]>, o: SpikeOptions = {}): SpikeAnalysis | undefined {
   const pts = points.filter(([, v]) => Number.isFinite(v));
   if (pts.length < 3) return undefined;
-  const minRatio = o.minRatio ?? 1.5, minMads = o.minMads ?? 4, mergeGap = o.mergeGap ?? 60, baselineSeconds = o.baselineSeconds ?? 300;
-  const values = pts.map(([, v]) => v);
-  const med = median(values);
-  const mad = median(values.map((v) => Math.abs(v - med)));
+  const minRatio = o.minRatio ?? 2, minMads = o.minMads ?? 4, baselineSeconds = o.baselineSeconds ?? 300;
+  const step = pts.length > 1 ? (pts[pts.length - 1][0] - pts[0][0]) / (pts.length - 1) : 1;
+  // Spike points up to three steps apart are one spike; a longer calm gap starts another.
+  const mergeGap = o.mergeGap ?? 3 * step;
+  const sorted = pts.map(([, v]) => v).sort((a, b) => a - b);
+  const med = quantile(sorted, 0.25);
+  const calmer = sorted.slice(0, Math.ceil(sorted.length / 2));
+  const mad = median(calmer.map((v) => Math.abs(v - med)));
   const threshold = Math.max(med * minRatio, med + minMads * mad * 1.4826);
 
   const spikes: SpikeWindow[] = [];
@@ -57,7 +62,6 @@ export function findSpikes(points: Array<[number, number]>, o: SpikeOptions = {}
     }
     lastT = t;
   }
-  const step = pts.length > 1 ? (pts[pts.length - 1][0] - pts[0][0]) / (pts.length - 1) : 0;
   const lastPointT = pts[pts.length - 1][0];
   const chosen = spikes[spikes.length - 1];
   const ongoing = !!chosen && lastPointT - chosen.end <= Math.max(step * 1.5, 1);
@@ -65,7 +69,9 @@ export function findSpikes(points: Array<[number, number]>, o: SpikeOptions = {}
   let baseline: SpikeAnalysis['baseline'];
   if (chosen) {
     // Calm points before the spike, leaving a step of margin; the latest stretch of at most baselineSeconds.
-    const calm = pts.filter(([t, v]) => t < chosen.start - step && v <= threshold);
+    // …and after any earlier spike, so the baseline window holds no spike.
+    const earlier = spikes.length > 1 ? spikes[spikes.length - 2].end : -Infinity;
+    const calm = pts.filter(([t, v]) => t > earlier && t < chosen.start - step && v <= threshold);
     if (calm.length >= 2) {
       const end = calm[calm.length - 1][0];
       const start = Math.max(calm[0][0], end - baselineSeconds);
@@ -73,4 +79,11 @@ export function findSpikes(points: Array<[number, number]>, o: SpikeOptions = {}
     }
   }
   return { baselineP99: med, threshold, spikes, chosen, ongoing, baseline };
+}
+
+/** Linear-interpolated quantile of sorted values. */
+function quantile(sorted: number[], q: number): number {
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  return lo + 1 < sorted.length ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * (i - lo) : sorted[lo];
 }

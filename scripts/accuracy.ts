@@ -1,0 +1,147 @@
+/**
+ * The accuracy suite: every lab scenario end to end through `p99sleuth investigate --local`.
+ * For each: bring the lab up under open-loop load, take a calm baseline, inject the fault, wait until
+ * Prometheus shows the spike, investigate, score, clean up. Healthy runs (one with a noisy neighbour
+ * burning a core) must report no cause. Ends with exactly one line:
+ *   accuracy: top1 X/Y top3 X/Y false-alarms A/B
+ * and exits non-zero on any miss, false alarm or lab error.
+ *
+ *   node --import tsx scripts/accuracy.ts [scenario...]
+ */
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LabService, load, prepare, Prometheus, PROM_URL, sleep, trackProcess } from './lab/lab.js';
+import { packagePath } from '../src/util/paths.js';
+
+interface Scenario {
+  /** Cause id the report must rank first; undefined for healthy runs. */
+  expect?: string;
+  fault?: string;
+  runtimeMetrics?: boolean;
+  noisyNeighbour?: boolean;
+  /** Longest wait for the spike to show in Prometheus, seconds. */
+  spikeWait?: number;
+}
+
+const SCENARIOS: Record<string, Scenario> = {
+  healthy: {},
+  'healthy-noisy-neighbour': { noisyNeighbour: true },
+  'gc-pressure': { expect: 'gc-pressure', fault: 'gc-pressure' },
+  'lock-contention': { expect: 'lock-contention', fault: 'lock-contention' },
+  'channel-blocking': { expect: 'channel-blocking', fault: 'channel-blocking' },
+  'cpu-bound': { expect: 'cpu-bound', fault: 'cpu-bound' },
+  'goroutine-leak': { expect: 'goroutine-leak', fault: 'goroutine-leak', spikeWait: 70 },
+  'go-scheduler-latency': { expect: 'go-scheduler-latency', fault: 'sched-latency' },
+  'go-scheduler-latency (runtime metrics)': { expect: 'go-scheduler-latency', fault: 'sched-latency', runtimeMetrics: true },
+  'downstream-latency': { expect: 'downstream-latency', fault: 'downstream-slow' },
+};
+
+const RATE = 50;
+const CALM_S = 30;
+const SELECTOR = '{job="checkout"}';
+const P99 = `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket${SELECTOR}[10s])))`;
+
+type Outcome = 'pass' | 'fail' | 'lab-error';
+interface Row {
+  name: string;
+  expect: string;
+  top: string;
+  outcome: Outcome;
+  seconds: number;
+  causes: number;
+}
+
+async function p99Now(): Promise<number | undefined> {
+  const res = await fetch(`${PROM_URL}/api/v1/query?query=${encodeURIComponent(P99)}`).then((r) => r.json() as Promise<{ data?: { result?: Array<{ value: [number, string] }> } }>);
+  const v = Number(res.data?.result?.[0]?.value[1]);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** A noisy neighbour: another process on the machine burning one core for a bounded time. */
+function neighbour(seconds: number): ResultPromise {
+  const proc = execa(process.execPath, ['-e', `const end = Date.now() + ${seconds * 1000}; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1);`], { reject: false, stdio: 'ignore', forceKillAfterDelay: 1000 });
+  trackProcess(proc);
+  return proc;
+}
+
+async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; top: string; causes: number; detail: string }> {
+  const lab = await LabService.start({ runtimeMetrics: s.runtimeMetrics });
+  const labStart = Date.now();
+  const traffic = load(RATE, CALM_S + (s.spikeWait ?? 40) + 40);
+  const hog = s.noisyNeighbour ? neighbour(CALM_S + 60) : undefined;
+  const out = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-accuracy-'));
+  try {
+    await sleep(CALM_S * 1000);
+    const calm = (await p99Now()) ?? 0;
+    if (s.fault) {
+      await lab.fault(s.fault, true);
+      // Wait until Prometheus shows the spike: a fault without a visible spike is a lab problem.
+      const deadline = Date.now() + (s.spikeWait ?? 40) * 1000;
+      let seen = false;
+      await sleep(8000);
+      while (Date.now() < deadline) {
+        const p = await p99Now();
+        if (p !== undefined && p >= Math.max(2 * calm, calm + 0.005)) {
+          seen = true;
+          break;
+        }
+        await sleep(2000);
+      }
+      if (!seen) return { outcome: 'lab-error', top: '-', causes: 0, detail: `no spike visible in Prometheus (calm P99 ${(calm * 1000).toFixed(1)} ms)` };
+    } else {
+      await sleep(10_000);
+    }
+    const bundle = path.join(out, 'bundle');
+    const since = `${Math.max(60, Math.ceil((Date.now() - labStart) / 1000) + 5)}s`;
+    const inv = execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', '--local', '--pid', String(lab.pid), '--prometheus', PROM_URL, '--since', since, '--duration', '10s', '--format', 'json', '--out', bundle, '-q'], { reject: false, timeout: 120_000 });
+    trackProcess(inv);
+    const r = await inv;
+    if (r.exitCode !== 0) return { outcome: 'fail', top: '-', causes: 0, detail: `investigate exited ${r.exitCode}: ${String(r.stderr).trim().split('\n').slice(-2).join(' ')}` };
+    const report = JSON.parse(String(r.stdout)) as { causes: Array<{ id: string; score: number }> };
+    const top = report.causes.slice(0, 3).map((c) => `${c.id}=${c.score.toFixed(2)}`).join(' ') || '(none)';
+    const ok = s.expect ? report.causes[0]?.id === s.expect : report.causes.length === 0;
+    return { outcome: ok ? 'pass' : 'fail', top, causes: report.causes.length, detail: ok ? '' : `expected ${s.expect ?? 'no cause'}` };
+  } finally {
+    hog?.kill();
+    traffic.stop();
+    await traffic.done.catch(() => undefined);
+    await hog?.catch(() => undefined);
+    await lab.stop();
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const names = process.argv.slice(2);
+  for (const n of names) if (!(n in SCENARIOS)) throw new Error(`unknown scenario "${n}"; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  await prepare();
+  const prom = await Prometheus.start();
+  const rows: Row[] = [];
+  try {
+    for (const name of names.length ? names : Object.keys(SCENARIOS)) {
+      const s = SCENARIOS[name];
+      const t0 = Date.now();
+      let res = await runOnce(name, s);
+      if (res.outcome === 'lab-error') {
+        process.stderr.write(`accuracy: ${name}: ${res.detail}; retrying once\n`);
+        res = await runOnce(name, s);
+      }
+      const row: Row = { name, expect: s.expect ?? '(none)', top: res.top, outcome: res.outcome, seconds: (Date.now() - t0) / 1000, causes: res.causes };
+      rows.push(row);
+      process.stdout.write(`${row.name.padEnd(40)} expect ${row.expect.padEnd(22)} top3 ${row.top.padEnd(60)} ${row.outcome.padEnd(9)} ${row.seconds.toFixed(0)}s${res.detail ? `  (${res.detail})` : ''}\n`);
+    }
+  } finally {
+    await prom.stop();
+  }
+  const faults = rows.filter((r) => r.expect !== '(none)');
+  const healthy = rows.filter((r) => r.expect === '(none)');
+  const top1 = faults.filter((r) => r.outcome === 'pass').length;
+  const top3 = faults.filter((r) => r.outcome !== 'lab-error' && r.top.split(' ').slice(0, 3).some((t) => t.startsWith(`${r.expect}=`))).length;
+  const falseAlarms = healthy.filter((r) => r.causes > 0).length;
+  process.stdout.write(`accuracy: top1 ${top1}/${faults.length} top3 ${top3}/${faults.length} false-alarms ${falseAlarms}/${healthy.length}\n`);
+  return rows.every((r) => r.outcome === 'pass') ? 0 : 1;
+}
+
+process.exitCode = await main();

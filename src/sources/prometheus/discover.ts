@@ -1,0 +1,43 @@
+/**
+ * Finding what to ask Prometheus: the target's series (by the port it is scraped on), its latency
+ * histogram, and its scrape interval (rate windows must span several scrapes).
+ */
+import { median } from '../../util/num.js';
+import { redactUrl } from '../../util/redact.js';
+import { promApi, type PromTarget } from './capture.js';
+import { parsePromResponse } from './parse.js';
+import { LATENCY_METRICS, selectorBody } from './queries.js';
+
+async function instant(t: PromTarget, query: string, signal?: AbortSignal) {
+  const text = await promApi(t, 'query', { query }, signal);
+  return parsePromResponse(text, redactUrl(`${t.url}/api/v1/query`));
+}
+
+const quote = (v: string) => JSON.stringify(v);
+
+/** A selector for the series scraped from `port` on this machine, e.g. {job="checkout",instance="127.0.0.1:8080"}. */
+export async function selectorForPort(t: PromTarget, port: number, signal?: AbortSignal): Promise<string | undefined> {
+  const series = await instant(t, `up{instance=~"(127\\\\.0\\\\.0\\\\.1|localhost|\\\\[::1\\\\]|0\\\\.0\\\\.0\\\\.0|.*):${port}"}`, signal);
+  const s = series.find((x) => x.labels.instance?.startsWith('127.0.0.1:') || x.labels.instance?.startsWith('localhost:')) ?? series[0];
+  if (!s) return undefined;
+  const parts = ['job', 'instance'].filter((k) => s.labels[k] !== undefined).map((k) => `${k}=${quote(s.labels[k])}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** The first of the known latency histograms (or `wanted`) that has series for the selector. */
+export async function findLatencyMetric(t: PromTarget, selector: string | undefined, wanted?: string, signal?: AbortSignal): Promise<string | undefined> {
+  const body = selectorBody(selector);
+  for (const name of wanted ? [wanted] : LATENCY_METRICS) {
+    const series = await instant(t, `count(${name}_bucket{${body}})`, signal);
+    if (series.some((s) => s.points.some(([, v]) => v > 0))) return name;
+  }
+  return undefined;
+}
+
+/** Median spacing of raw `up` samples, in seconds (15 s, Prometheus' default, when unknown). */
+export async function scrapeInterval(t: PromTarget, selector: string | undefined, signal?: AbortSignal): Promise<number> {
+  const series = await instant(t, `up{${selectorBody(selector)}}[2m]`, signal);
+  const pts = series[0]?.points ?? [];
+  const gaps = pts.slice(1).map(([ts], i) => ts - pts[i][0]).filter((g) => g > 0);
+  return gaps.length ? median(gaps) : 15;
+}

@@ -1,0 +1,163 @@
+/**
+ * `investigate --local` against a real Go service (the lab binary), plus small stub HTTP servers
+ * for the failure modes a real service cannot be made to show on demand (garbage, 400 from an old
+ * net/http/pprof, a Prometheus that answers 500). No Prometheus here: the accuracy suite covers it.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cli, ROOT, tmpDir } from '../helpers.js';
+import { startTestLab, type TestLab } from '../labproc.js';
+
+let lab: TestLab;
+let lazy: TestLab;
+before(async () => {
+  lab = await startTestLab(17280);
+  lazy = await startTestLab(17290, ['--profile-rates=false']);
+});
+after(async () => {
+  await lab.stop();
+  await lazy.stop();
+});
+
+/** A stub HTTP server answering every request with `handler`; closed after the test. */
+async function stub(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+  const srv = http.createServer(handler);
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => new Promise((r) => srv.close(() => r())) };
+}
+
+const manifestOf = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+const collector = (m: { collectors: Array<{ name: string; status: string; message?: string }> }, name: string) => m.collectors.find((c) => c.name === name)!;
+
+test('a real Go service without Prometheus: pprof found on its ports, bundle written, same analysis as analyze', async () => {
+  const out = path.join(await tmpDir(), 'bundle');
+  const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--duration', '2s', '--out', out, '--format', 'json']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.schema, 'p99sleuth/report@1');
+  assert.equal(report.bundle.path, out);
+  const m = await manifestOf(out);
+  assert.equal(m.complete, true);
+  assert.equal(m.target.kind, 'local');
+  assert.equal(m.target.pprofUrl, lab.pprof);
+  for (const k of ['cpu', 'goroutine', 'mutex', 'block', 'heap', 'allocs']) assert.equal(collector(m, `pprof.${k}`).status, 'ok', k);
+  assert.equal(collector(m, 'prometheus').status, 'not-enabled');
+  assert.match(r.stderr, /pprof endpoint: http:\/\/127\.0\.0\.1:17280\/debug\/pprof/);
+  // analyze on the same bundle says the same.
+  const again = await cli(['analyze', out, '--format', 'json', '--no-flamegraphs']);
+  assert.deepEqual(JSON.parse(again.stdout).causes, report.causes);
+});
+
+test('collectors run concurrently: wall time is about the longest capture, not the sum', async () => {
+  const out = path.join(await tmpDir(), 'bundle');
+  const t0 = Date.now();
+  const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--duration', '4s', '--out', out, '--no-flamegraphs', '-q']);
+  const wall = (Date.now() - t0) / 1000;
+  assert.equal(r.exitCode, 0, r.stderr);
+  // cpu, mutex, block and allocs each take 4 s and the goroutine snapshots spread over 4 s: in
+  // series that would be 20 s; generous bound for a noisy machine.
+  assert.ok(wall < 14, `took ${wall} s`);
+});
+
+test('mutex and block profiling switched off in the service are "not-enabled", not "no contention"', async () => {
+  const out = path.join(await tmpDir(), 'bundle');
+  const r = await cli(['investigate', '--local', '--pid', String(lazy.pid), '--duration', '1s', '--out', out, '--profiles', 'mutex,block', '--no-flamegraphs', '-q']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const m = await manifestOf(out);
+  for (const k of ['mutex', 'block']) {
+    assert.equal(collector(m, `pprof.${k}`).status, 'not-enabled');
+    assert.match(collector(m, `pprof.${k}`).message!, /Set(Mutex|Block)Profile/);
+  }
+});
+
+test('a pprof URL that 404s, answers garbage or an old WriteTimeout 400: those collectors fail with the reason, the rest go on', async () => {
+  const garbage = await stub((req, res) => res.end('<html>hello</html>'));
+  const old = await stub((req, res) => {
+    res.statusCode = 400;
+    res.end("profile duration exceeds server's WriteTimeout");
+  });
+  try {
+    const cases: Array<[string, RegExp]> = [
+      [`${lab.pprof}/nope`, /HTTP 404/],
+      [garbage.url, /not a pprof profile/],
+      [old.url, /HTTP 400 — profile duration exceeds server's WriteTimeout/],
+    ];
+    for (const [url, re] of cases) {
+      const out = path.join(await tmpDir(), 'bundle');
+      const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', url, '--duration', '1s', '--out', out, '--profiles', 'cpu,heap', '--no-flamegraphs']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      const m = await manifestOf(out);
+      assert.equal(collector(m, 'pprof.cpu').status, 'failed', url);
+      assert.match(collector(m, 'pprof.cpu').message!, re);
+      assert.match(r.stdout, /Collectors/);
+    }
+    const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', old.url, '--duration', '1s', '--out', path.join(await tmpDir(), 'b'), '--profiles', 'cpu', '--no-flamegraphs', '--format', 'json', '-q']);
+    assert.match(JSON.parse(r.stdout).collectors[0].message, /WriteTimeout/);
+  } finally {
+    await garbage.close();
+    await old.close();
+  }
+});
+
+test('Prometheus down or failing: the prometheus collector fails with the reason, profiles are still captured', async () => {
+  const broken = await stub((req, res) => {
+    res.statusCode = 500;
+    res.end('internal error');
+  });
+  try {
+    for (const [url, re] of [['http://127.0.0.1:1', /ECONNREFUSED/], [broken.url, /HTTP 500/]] as const) {
+      const out = path.join(await tmpDir(), 'bundle');
+      const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--selector', '{job="checkout"}', '--duration', '1s', '--out', out, '--profiles', 'cpu', '--no-flamegraphs']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      const m = await manifestOf(out);
+      assert.equal(collector(m, 'prometheus').status, 'failed');
+      assert.match(collector(m, 'prometheus').message!, re);
+      assert.equal(collector(m, 'pprof.cpu').status, 'ok');
+    }
+  } finally {
+    await broken.close();
+  }
+});
+
+test('bad input is refused before anything runs: unknown PID, non-Go PID, bad selector, bad duration, Kubernetes target', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--local', '--pid', '999999999'], /no process with PID 999999999/],
+    [['--local', '--pid', String(process.pid)], /is not a Go program/],
+    [['--local', '--pid', 'x1'], /is not a process id/],
+    [['--local', '--pid', String(lab.pid), '--selector', 'job=checkout'], /invalid selector/],
+    [['--local', '--pid', String(lab.pid), '--duration', '10'], /--duration "10" is not a duration/],
+    [['--local', '--pid', String(lab.pid), '--prometheus', 'prom:9090'], /--prometheus "prom:9090" is not an http\(s\) URL/],
+    [['deploy/checkout', '-n', 'shop'], /Kubernetes targets are not supported by this version/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli(['investigate', ...args]);
+    assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('Ctrl-C during capture: collectors stop, the partial bundle is kept and marked, analysed, exit 130', async () => {
+  const out = path.join(await tmpDir(), 'bundle');
+  const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'investigate', '--local', '--pid', String(lab.pid), '--duration', '30s', '--out', out, '--no-flamegraphs', '--format', 'json'], { reject: false });
+  await new Promise((r) => setTimeout(r, 3000));
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const r = await child;
+  assert.ok(Date.now() - t0 < 10_000, 'stops promptly');
+  assert.equal(r.exitCode, 130, r.stderr);
+  const m = await manifestOf(out);
+  assert.equal(m.complete, false);
+  assert.match(m.incompleteReason, /interrupted/);
+  assert.equal(collector(m, 'pprof.cpu').status, 'failed');
+  assert.equal(collector(m, 'pprof.cpu').message, 'interrupted');
+  assert.equal(collector(m, 'pprof.heap').status, 'ok', 'what finished before Ctrl-C is kept');
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.bundle.complete, false);
+  assert.ok(report.gaps.some((g: string) => /partial/.test(g)));
+});
