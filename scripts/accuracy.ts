@@ -72,6 +72,7 @@ async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; t
   const traffic = load(RATE, CALM_S + (s.spikeWait ?? 40) + 40);
   const hog = s.noisyNeighbour ? neighbour(CALM_S + 60) : undefined;
   const out = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-accuracy-'));
+  let keep: string | undefined;
   try {
     await sleep(CALM_S * 1000);
     const calm = (await p99Now()) ?? 0;
@@ -102,14 +103,15 @@ async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; t
     const report = JSON.parse(String(r.stdout)) as { causes: Array<{ id: string; score: number }> };
     const top = report.causes.slice(0, 3).map((c) => `${c.id}=${c.score.toFixed(2)}`).join(' ') || '(none)';
     const ok = s.expect ? report.causes[0]?.id === s.expect : report.causes.length === 0;
-    return { outcome: ok ? 'pass' : 'fail', top, causes: report.causes.length, detail: ok ? '' : `expected ${s.expect ?? 'no cause'}` };
+    if (!ok) keep = bundle; // for a post-mortem: `p99sleuth analyze <bundle>`
+    return { outcome: ok ? 'pass' : 'fail', top, causes: report.causes.length, detail: ok ? '' : `expected ${s.expect ?? 'no cause'}; bundle kept: ${bundle}` };
   } finally {
     hog?.kill();
     traffic.stop();
     await traffic.done.catch(() => undefined);
     await hog?.catch(() => undefined);
     await lab.stop();
-    await rm(out, { recursive: true, force: true });
+    if (!keep) await rm(out, { recursive: true, force: true });
   }
 }
 

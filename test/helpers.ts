@@ -28,11 +28,11 @@ export async function listBundles(): Promise<string[]> {
 }
 
 /** Run the compiled CLI (as a user would through bin/) without a TTY. */
-export function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+export function cli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
   return execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), ...args], {
     reject: false,
     cwd: opts.cwd ?? ROOT,
-    env: { NO_COLOR: '', FORCE_COLOR: '', ...opts.env },
+    env: { NO_COLOR: undefined, FORCE_COLOR: undefined, ...opts.env },
     timeout: 60_000,
   });
 }

@@ -23,6 +23,9 @@ export interface WalkStep {
 
 export interface LatencySummary {
   metric?: string;
+  /** From spike finding at capture time: is the spike still going on, and its peak. */
+  ongoing?: boolean;
+  peakSeconds?: number;
   baselineP99Seconds?: number;
   spikeP99Seconds?: number;
   ratio?: number;
@@ -102,9 +105,12 @@ function latencySummary(ev: Evidence, f: Facts): LatencySummary | undefined {
   const s = f.spike.metrics.latency_p99, b = f.baseline?.metrics.latency_p99;
   if (!s && !b) return undefined;
   const metric = ev.manifest.target.latencyMetric;
+  const found = ev.manifest.collectors.find((c) => c.name === 'prometheus')?.meta?.spike as { chosen?: { peak: number }; ongoing?: boolean } | undefined;
   // The spike's P99 is its worst point; the baseline's is its typical level.
   return {
     metric,
+    ongoing: found?.chosen ? found.ongoing : undefined,
+    peakSeconds: found?.chosen?.peak,
     spikeP99Seconds: s?.max,
     baselineP99Seconds: b?.mean,
     ratio: s && b && b.mean > 0 ? s.max / b.mean : undefined,
@@ -122,7 +128,7 @@ function latencyStep(l: LatencySummary | undefined): WalkStep {
     level: 'latency',
     check: 'P99 spike',
     verdict: spiked ? 'found' : 'clear',
-    detail: `P99 ${l.baselineP99Seconds !== undefined ? `${fmtDuration(l.baselineP99Seconds)} (baseline) → ` : ''}${fmtDuration(l.spikeP99Seconds)} (spike)${l.ratio !== undefined ? `, ${fmtNum(l.ratio)}×` : ''}`,
+    detail: `P99 ${l.baselineP99Seconds !== undefined ? `${fmtDuration(l.baselineP99Seconds)} (baseline) → ` : ''}${fmtDuration(l.spikeP99Seconds)} (spike)${l.ratio !== undefined ? `, ${fmtNum(l.ratio)}×` : ''}${l.ongoing === true ? '; still ongoing at capture' : l.ongoing === false ? '; the spike had ended before capture' : ''}`,
   };
 }
 

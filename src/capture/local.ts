@@ -117,10 +117,12 @@ export async function captureLocal(o: LocalOptions, progress: Progress, signal: 
     windows.baseline = { start: iso(captureStart - o.sinceSeconds), end: iso(captureStart - Math.min(o.sinceSeconds / 2, 300)) };
   }
 
-  if (o.prometheus && selector && latencyMetric !== undefined && !interrupted) {
+  if (o.prometheus && selector && !interrupted) {
     const from = Date.parse((windows.baseline ?? windows.spike).start) / 1000;
     const rateWindow = 4 * interval;
-    const queries = buildQueries(selector, latencyMetric, promDuration(rateWindow));
+    const queries: Partial<ReturnType<typeof buildQueries>> = buildQueries(selector, latencyMetric ?? 'none', promDuration(rateWindow));
+    // Without a latency histogram the Go runtime and process series are still worth having.
+    if (!latencyMetric) for (const k of ['latency_p99', 'latency_p50', 'latency_inflight', 'request_rate'] as const) delete queries[k];
     await capturePrometheus(o.prometheus, queries, { start: Math.floor(from - rateWindow), end: Math.ceil(now()), step: Math.max(1, Math.round(interval)) }, writer, signal, {
       hooks,
       meta: { selector, latencyMetric, scrapeInterval: interval, spike, notes: promNotes },

@@ -24,6 +24,7 @@ export interface InvestigateFlags {
   prometheusPassword?: string;
   prometheusHeader?: string[];
   prometheusCa?: string;
+  prometheusTimeout: string;
   insecureSkipTlsVerify?: boolean;
   selector?: string;
   latencyMetric?: string;
@@ -65,7 +66,8 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
     ca: f.prometheusCa ? readFileOr(f.prometheusCa, '--prometheus-ca') : undefined,
     insecure: f.insecureSkipTlsVerify,
   };
-  const prometheus: PromTarget | undefined = f.prometheus ? { url: f.prometheus, headers: promHeaders(f), ...tls } : undefined;
+  const timeoutMs = parseDuration(f.prometheusTimeout, '--prometheus-timeout', { min: 0.1, max: 600 }) * 1000;
+  const prometheus: PromTarget | undefined = f.prometheus ? { url: f.prometheus, headers: promHeaders(f), timeoutMs, ...tls } : undefined;
 
   const ac = new AbortController();
   // Every concurrent request listens on the one signal; more than Node's default of 10 is expected.

@@ -29,10 +29,11 @@ test('an unknown flag is a usage error (exit 2)', async () => {
   assert.match(r.stderr, /unknown option '--frobnicate'/);
 });
 
-test('investigate says it is not available instead of pretending (exit 2)', async () => {
+test('investigate of a Kubernetes target says it is not available instead of pretending (exit 2)', async () => {
   const r = await cli(['investigate', 'deploy/checkout', '-n', 'shop']);
   assert.equal(r.exitCode, 2);
-  oneErrorLine(r.stderr, /live capture/);
+  oneErrorLine(r.stderr, /Kubernetes targets are not supported by this version/);
+  assert.match(r.stderr, /hint: .*--local --pid/);
   assert.equal(r.stdout, '');
 });
 

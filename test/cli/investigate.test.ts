@@ -28,11 +28,24 @@ after(async () => {
 async function stub(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
   const srv = http.createServer(handler);
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => new Promise((r) => srv.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => {
+      srv.closeAllConnections(); // a stub that never answers keeps its connections open
+      srv.close(() => r());
+    }),
+  };
 }
 
 const manifestOf = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
-const collector = (m: { collectors: Array<{ name: string; status: string; message?: string }> }, name: string) => m.collectors.find((c) => c.name === name)!;
+interface Coll {
+  name: string;
+  status: string;
+  message?: string;
+  artifacts: string[];
+  meta?: { selector?: string; notes?: string[] };
+}
+const collector = (m: { collectors: Coll[] }, name: string) => m.collectors.find((c) => c.name === name)!;
 
 test('a real Go service without Prometheus: pprof found on its ports, bundle written, same analysis as analyze', async () => {
   const out = path.join(await tmpDir(), 'bundle');
@@ -45,12 +58,15 @@ test('a real Go service without Prometheus: pprof found on its ports, bundle wri
   assert.equal(m.complete, true);
   assert.equal(m.target.kind, 'local');
   assert.equal(m.target.pprofUrl, lab.pprof);
-  for (const k of ['cpu', 'goroutine', 'mutex', 'block', 'heap', 'allocs']) assert.equal(collector(m, `pprof.${k}`).status, 'ok', k);
+  for (const k of ['cpu', 'goroutine', 'heap', 'allocs']) assert.equal(collector(m, `pprof.${k}`).status, 'ok', k);
+  // An idle service may show no contention at all: empty is "not-enabled" (with the reason), never "failed".
+  for (const k of ['mutex', 'block']) assert.ok(['ok', 'not-enabled'].includes(collector(m, `pprof.${k}`).status), k);
   assert.equal(collector(m, 'prometheus').status, 'not-enabled');
   assert.match(r.stderr, /pprof endpoint: http:\/\/127\.0\.0\.1:17280\/debug\/pprof/);
   // analyze on the same bundle says the same.
   const again = await cli(['analyze', out, '--format', 'json', '--no-flamegraphs']);
-  assert.deepEqual(JSON.parse(again.stdout).causes, report.causes);
+  const brief = (r: { verdict: string; causes: Array<{ id: string; score: number }> }) => [r.verdict, r.causes.map((c) => [c.id, c.score])];
+  assert.deepEqual(brief(JSON.parse(again.stdout)), brief(report));
 });
 
 test('collectors run concurrently: wall time is about the longest capture, not the sum', async () => {
@@ -121,6 +137,46 @@ test('Prometheus down or failing: the prometheus collector fails with the reason
     }
   } finally {
     await broken.close();
+  }
+});
+
+test('Prometheus too slow, or without the latency histogram: named in the report, runtime series still kept', async () => {
+  const slow = await stub(() => undefined); // never answers
+  // A Prometheus API that knows the target but has no latency histogram for it (real response shapes).
+  const noHistogram = await stub((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c)).on('end', () => {
+      const q = new URLSearchParams(body).get('query') ?? '';
+      res.setHeader('content-type', 'application/json');
+      const now = Date.now() / 1000;
+      if (req.url!.endsWith('/query') && q.startsWith('up{')) return res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: { __name__: 'up', job: 'checkout', instance: `127.0.0.1:${lab.port}` }, values: [[now - 2, '1'], [now - 1, '1']] }] } }));
+      if (req.url!.endsWith('/query')) return res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+      const values = [[now - 2, '12'], [now - 1, '13']];
+      res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: /go_goroutines/.test(q) ? [{ metric: {}, values }] : [] } }));
+    });
+  });
+  try {
+    const out1 = path.join(await tmpDir(), 'bundle');
+    const t0 = Date.now();
+    const r1 = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', slow.url, '--prometheus-timeout', '1s', '--selector', '{job="checkout"}', '--duration', '1s', '--out', out1, '--profiles', 'cpu', '--no-flamegraphs']);
+    assert.equal(r1.exitCode, 0, r1.stderr);
+    assert.ok(Date.now() - t0 < 20_000);
+    assert.match(collector(await manifestOf(out1), 'prometheus').message!, /no complete answer within 1 s/);
+
+    const out2 = path.join(await tmpDir(), 'bundle');
+    const r2 = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', noHistogram.url, '--duration', '1s', '--out', out2, '--profiles', 'cpu', '--no-flamegraphs', '--format', 'json']);
+    assert.equal(r2.exitCode, 0, r2.stderr);
+    assert.match(r2.stderr, /no latency histogram/);
+    const m = await manifestOf(out2);
+    const prom = collector(m, 'prometheus');
+    assert.equal(prom.status, 'ok');
+    assert.equal(prom.meta?.selector, `{job="checkout",instance="127.0.0.1:${lab.port}"}`, 'found by the port it is scraped on');
+    assert.ok(prom.artifacts.includes('prometheus/goroutines.json'));
+    assert.ok(!prom.artifacts.some((a) => /^prometheus\/(latency_|request_rate)/.test(a)), 'no latency series without a histogram');
+    assert.ok(prom.meta?.notes?.some((n) => /no latency histogram/.test(n)));
+  } finally {
+    await slow.close();
+    await noHistogram.close();
   }
 });
 

@@ -35,7 +35,19 @@ export const goroutineLeak: Rule = (ev, f) => {
         frames.push(exact(topFn.fn));
       }
     }
-  } else if (!gs || !gb) missing.push('goroutine profiles in both windows');
+  } else if (gs && mb) {
+    // Live investigation: no baseline profile, but the baseline count from go_goroutines bounds how
+    // many of today's goroutines can be old; the start function holding most of the rest is the leak.
+    const grew = gs.outsideRequest - mb.mean;
+    const [topFn, n] = [...gs.outsideRequestByStart.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+    if (grew >= 200 && gs.outsideRequest >= 2 * mb.mean && n >= 0.5 * grew) {
+      support.push('goroutine profile');
+      reasons.push(`${fmtNum(n)} goroutines outside request handling started at ${topFn}, more than half of the ${fmtNum(grew)} added since the baseline (${fmtNum(mb.mean)} in all).`);
+      evidence.push(...refs(ev, 'goroutine', 'goroutines by start function', ['spike']));
+      frames.push(exact(topFn));
+    }
+    missing.push('baseline goroutine profile');
+  } else missing.push('goroutine profiles in both windows');
 
   if (support.length === 0) return null;
   if (!support.includes('goroutine profile') && (gs && gb)) return null; // profiles say the growth is in-flight requests, not a leak
