@@ -61,6 +61,7 @@ export async function captureLocal(o: LocalOptions, progress: Progress, signal: 
   let interval = 15;
   let spike: SpikeAnalysis | undefined;
   const promNotes: string[] = [];
+  let promDown = false;
   if (o.prometheus) {
     try {
       if (!selector && pprof) {
@@ -88,6 +89,8 @@ export async function captureLocal(o: LocalOptions, progress: Progress, signal: 
     } catch (err) {
       if (err instanceof SleuthError && err.kind === 'interrupted') throw err;
       promNotes.push(describe(err));
+      // Unreachable or too slow: asking again for every series would only wait the timeout again.
+      promDown = err instanceof SleuthError && err.kind === 'unavailable';
       if (err instanceof SleuthError && err.kind === 'usage') throw err;
     }
   }
@@ -117,7 +120,7 @@ export async function captureLocal(o: LocalOptions, progress: Progress, signal: 
     windows.baseline = { start: iso(captureStart - o.sinceSeconds), end: iso(captureStart - Math.min(o.sinceSeconds / 2, 300)) };
   }
 
-  if (o.prometheus && selector && !interrupted) {
+  if (o.prometheus && selector && !interrupted && !promDown) {
     const from = Date.parse((windows.baseline ?? windows.spike).start) / 1000;
     const rateWindow = 4 * interval;
     const queries: Partial<ReturnType<typeof buildQueries>> = buildQueries(selector, latencyMetric ?? 'none', promDuration(rateWindow));
