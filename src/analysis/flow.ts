@@ -155,7 +155,7 @@ function decide(ev: Evidence, reported: Ranked[], l: LatencySummary | undefined)
   const p = ev.spike.profiles;
   const profilesOk = !!p.cpu && !!p.goroutine;
   if (!spiked && l?.ratio !== undefined && profilesOk) {
-    return { verdict: 'no-cause-found', summary: `No cause found: P99 ${fmtDuration(l.baselineP99Seconds!)} → ${fmtDuration(l.spikeP99Seconds!)} is no spike, and nothing in the evidence points at a cause. The service looks healthy.` };
+    return { verdict: 'no-cause-found', summary: `No cause found: P99 ${fmtDuration(l.baselineP99Seconds!)} → ${fmtDuration(l.spikeP99Seconds!)} is no spike, so there is nothing to explain. The service looks healthy.` };
   }
   if (!spiked && profilesOk && l?.ratio === undefined) {
     return { verdict: 'no-cause-found', summary: 'No cause found: nothing in the evidence points at a cause (no latency series to confirm a spike).' };
