@@ -142,6 +142,8 @@ async function main(): Promise<number> {
   const top1 = faults.filter((r) => r.outcome === 'pass').length;
   const top3 = faults.filter((r) => r.outcome !== 'lab-error' && r.top.split(' ').slice(0, 3).some((t) => t.startsWith(`${r.expect}=`))).length;
   const falseAlarms = healthy.filter((r) => r.causes > 0).length;
+  const passed = rows.filter((r) => r.outcome === 'pass').length;
+  process.stdout.write(`scenarios: ${passed} passed, ${rows.length - passed} failed\n`);
   process.stdout.write(`accuracy: top1 ${top1}/${faults.length} top3 ${top3}/${faults.length} false-alarms ${falseAlarms}/${healthy.length}\n`);
   return rows.every((r) => r.outcome === 'pass') ? 0 : 1;
 }
