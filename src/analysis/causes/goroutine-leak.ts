@@ -1,4 +1,8 @@
-/** goroutine-leak: goroutines outside request handling pile up and never finish. */
+/**
+ * goroutine-leak: goroutines outside request handling pile up and never finish. A leak often starts
+ * long before latency suffers, so the baseline window may already be leaking: the evidence is the
+ * steady rise and one kind of goroutine dominating, more than the ratio to the baseline.
+ */
 import { fmtNum, fmtPct } from '../../util/num.js';
 import { exact, growth, metricRef, refs, type Finding, type Rule } from '../finding.js';
 
@@ -10,46 +14,37 @@ export const goroutineLeak: Rule = (ev, f) => {
   let effect = 0;
   const frames: RegExp[] = [];
 
+  // The count: up from the baseline and still rising through the spike window.
   const ms = f.spike.metrics.goroutines, mb = f.baseline?.metrics.goroutines;
-  if (ms && mb && ms.mean >= 2 * mb.mean && ms.mean - mb.mean >= 200 && ms.last >= ms.first) {
+  const rising = !!ms && ms.slope > 0 && ms.last - ms.first >= 0.1 * ms.mean && ms.last - ms.first >= 50;
+  if (ms && mb && ms.mean >= 1.5 * mb.mean && ms.mean - mb.mean >= 200 && ms.last >= ms.first) {
     support.push('go_goroutines');
-    reasons.push(`Goroutines grew from ${fmtNum(mb.mean)} (baseline) to ${fmtNum(ms.mean)} (spike) and are still ${ms.slope > 0 ? `rising (+${fmtNum(ms.slope)}/s)` : 'not coming down'}.`);
-    effect = Math.max(effect, growth(ms.mean, mb.mean, 50));
+    reasons.push(`Goroutines grew from ${fmtNum(mb.mean)} (baseline) to ${fmtNum(ms.mean)} (spike)${rising ? ` and are still rising (+${fmtNum(ms.slope)}/s)` : ', not coming down'}.`);
+    effect = Math.max(effect, growth(ms.mean, mb.mean, 20));
     evidence.push(...metricRef(ev, 'goroutines', 'goroutine count'));
   } else if (!ms) missing.push('go_goroutines');
 
+  // Who they are: one start function holding most goroutines outside request handling.
   const gs = f.spike.goroutines, gb = f.baseline?.goroutines;
-  if (gs && gb) {
-    const grew = gs.outsideRequest - gb.outsideRequest;
-    if (grew >= 200 && gs.outsideRequest >= 2 * gb.outsideRequest) {
-      // Who started them: the start function that accounts for most of the growth.
-      const growthBy = [...gs.outsideRequestByStart.entries()]
-        .map(([fn, n]) => ({ fn, d: n - (gb.outsideRequestByStart.get(fn) ?? 0) }))
-        .sort((a, b) => b.d - a.d);
-      const topFn = growthBy[0];
-      if (topFn && topFn.d >= 0.5 * grew) {
-        support.push('goroutine profile');
-        reasons.push(`Goroutines outside request handling grew by ${fmtNum(grew)} (${fmtNum(gb.outsideRequest)} → ${fmtNum(gs.outsideRequest)}); ${fmtPct(topFn.d / grew)} of them started at ${topFn.fn}.`);
-        effect = Math.max(effect, growth(gs.outsideRequest, gb.outsideRequest, 50));
-        evidence.push(...refs(ev, 'goroutine', 'goroutines by start function'));
-        frames.push(exact(topFn.fn));
-      }
-    }
-  } else if (gs && mb) {
-    // Live investigation: no baseline profile, but the baseline count from go_goroutines bounds how
-    // many of today's goroutines can be old; the start function holding most of the rest is the leak.
-    const grew = gs.outsideRequest - mb.mean;
+  if (gs) {
     const [topFn, n] = [...gs.outsideRequestByStart.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
-    if (grew >= 200 && gs.outsideRequest >= 2 * mb.mean && n >= 0.5 * grew) {
+    const before = gb ? gb.outsideRequestByStart.get(topFn) ?? 0 : mb ? Math.min(mb.mean, n) : undefined;
+    const dominance = gs.total > 0 ? n / gs.total : 0;
+    const grewFromBefore = before === undefined ? rising : n - before >= 200 && n >= 2 * Math.max(before, 1);
+    if (n >= 200 && dominance >= 0.5 && grewFromBefore) {
       support.push('goroutine profile');
-      reasons.push(`${fmtNum(n)} goroutines outside request handling started at ${topFn}, more than half of the ${fmtNum(grew)} added since the baseline (${fmtNum(mb.mean)} in all).`);
-      evidence.push(...refs(ev, 'goroutine', 'goroutines by start function', ['spike']));
+      reasons.push(`${fmtNum(n)} goroutines (${fmtPct(dominance)} of all) started at ${topFn}${before !== undefined ? `, up from ${fmtNum(before)}${gb ? '' : ' at most'} in the baseline` : ''}.`);
+      // Most of the process is one kind of goroutine that keeps piling up: the leak dominates.
+      effect = Math.max(effect, dominance * (rising ? 1 : 0.7));
+      evidence.push(...refs(ev, 'goroutine', 'goroutines by start function'));
       frames.push(exact(topFn));
     }
-    missing.push('baseline goroutine profile');
-  } else missing.push('goroutine profiles in both windows');
+    if (!gb) missing.push('baseline goroutine profile');
+  } else missing.push('goroutine profile');
 
   if (support.length === 0) return null;
-  if (!support.includes('goroutine profile') && (gs && gb)) return null; // profiles say the growth is in-flight requests, not a leak
+  // With profiles in hand, growth that is not one kind of goroutine outside requests is no leak
+  // (in-flight requests also raise the count when latency rises).
+  if (gs && !support.includes('goroutine profile')) return null;
   return { id: 'goroutine-leak', effect, support, reasons, evidence, missing, frames, profiles: ['goroutine'] };
 };

@@ -48,19 +48,35 @@ export function findSpikes(points: Array<[number, number]>, o: SpikeOptions = {}
   const mad = median(calmer.map((v) => Math.abs(v - med)));
   const threshold = Math.max(med * minRatio, med + minMads * mad * 1.4826);
 
+  // Hysteresis: a spike starts above the threshold and lasts while P99 stays above half-way back to
+  // the baseline, so a slow ramp (a leak) is one spike, not a string of blips after its start.
+  const exit = (med + threshold) / 2;
   const spikes: SpikeWindow[] = [];
   let cur: SpikeWindow | undefined;
-  let lastT = -Infinity;
+  let lastHigh = -Infinity;
   for (const [t, v] of pts) {
+    if (cur && v > exit && t - lastHigh <= mergeGap) {
+      cur.end = t;
+      lastHigh = t;
+      if (v > cur.peak) [cur.peak, cur.peakAt] = [v, t];
+      continue;
+    }
     if (v <= threshold) continue;
-    if (cur && t - lastT <= mergeGap) {
+    if (cur && t - lastHigh <= mergeGap) {
       cur.end = t;
       if (v > cur.peak) [cur.peak, cur.peakAt] = [v, t];
     } else {
       cur = { start: t, end: t, peak: v, peakAt: t };
       spikes.push(cur);
     }
-    lastT = t;
+    lastHigh = t;
+  }
+  // A spike starts where the rise began: walk back over the points already above the exit level.
+  for (const sp of spikes) {
+    const i = pts.findIndex(([t]) => t === sp.start);
+    let j = i;
+    while (j > 0 && pts[j - 1][1] > exit && pts[j - 1][0] > (spikes[spikes.indexOf(sp) - 1]?.end ?? -Infinity)) j--;
+    sp.start = pts[j][0];
   }
   const lastPointT = pts[pts.length - 1][0];
   const chosen = spikes[spikes.length - 1];
