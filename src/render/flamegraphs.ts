@@ -47,7 +47,7 @@ export interface WrittenGraphs {
   byCause: Partial<Record<CauseId, string[]>>;
 }
 
-/** Write flame graphs into `outDir`; paths returned are relative to `outDir`'s parent as given. */
+/** Write flame graphs (SVG + .folded, and a differential pair when a baseline exists) into `outDir`. */
 export async function writeFlameGraphs(ev: Evidence, a: Analysis, outDir: string): Promise<WrittenGraphs> {
   const files: string[] = [];
   const byCause: WrittenGraphs['byCause'] = {};
