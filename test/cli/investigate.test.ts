@@ -120,6 +120,20 @@ test('a pprof URL that 404s, answers garbage or an old WriteTimeout 400: those c
   }
 });
 
+test('a pprof endpoint that never answers: that collector gives up after the capture time plus a margin', async () => {
+  const dead = await stub(() => undefined);
+  try {
+    const out = path.join(await tmpDir(), 'bundle');
+    const t0 = Date.now();
+    const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', dead.url, '--duration', '1s', '--out', out, '--profiles', 'cpu', '--no-flamegraphs']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.ok(Date.now() - t0 < 45_000, 'bounded wait');
+    assert.match(collector(await manifestOf(out), 'pprof.cpu').message!, /no complete answer within 16 s/);
+  } finally {
+    await dead.close();
+  }
+});
+
 test('Prometheus down or failing: the prometheus collector fails with the reason, profiles are still captured', async () => {
   const broken = await stub((req, res) => {
     res.statusCode = 500;
