@@ -1,5 +1,5 @@
 /** Shared test helpers: fixture paths, temp copies of bundles, running the built CLI. */
-import { cp, mkdtemp, readdir } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +21,6 @@ export async function copyBundle(name: string): Promise<string> {
   const dir = path.join(await tmpDir(), name);
   await cp(bundle(name), dir, { recursive: true });
   return dir;
-}
-
-export async function listBundles(): Promise<string[]> {
-  return (await readdir(BUNDLES)).filter((n) => !n.startsWith('.')).sort();
 }
 
 /** Run the compiled CLI (as a user would through bin/) without a TTY. */

@@ -3,10 +3,10 @@
  * goroutines are parked, delay rates, metric summaries per window. Pure.
  */
 import type { Evidence, WindowEvidence } from '../evidence/model.js';
-import type { Folded } from '../sources/pprof/fold.js';
+import { sumWhere, type Folded } from '../sources/pprof/fold.js';
 import { summarise, type SeriesSummary } from '../sources/prometheus/parse.js';
 import type { MetricKey } from '../sources/prometheus/queries.js';
-import { classifyStack, firstAppFrame, goroutineStart, isOutboundCall, isRequestPath, WAIT_CATEGORIES, type FrameCategory } from './frames.js';
+import { classifyStack, firstAppFrame, goroutineStart, isObserver, isOutboundCall, isRequestPath, WAIT_CATEGORIES, type FrameCategory } from './frames.js';
 
 /** Where a request goroutine is: parked in a wait category, in an outbound call, or running/runnable. */
 export type GoroutineState = FrameCategory | 'outbound' | 'running';
@@ -94,7 +94,7 @@ function windowFacts(ev: Evidence, w: WindowEvidence): WindowFacts {
   const mutex = p.mutex && p.mutex.seconds > 0 ? delayFacts(p.mutex.folded, p.mutex.seconds) : undefined;
   const block = p.block && p.block.seconds > 0 ? delayFacts(p.block.folded, p.block.seconds) : undefined;
   const lockHolders = p.mutex ? holders(p.mutex.folded) : [];
-  const criticalCores = p.cpu && cpu && lockHolders.length ? sumCores(p.cpu.folded, p.cpu.seconds, (fr) => isRequestPath(fr) && fr.some((x) => lockHolders.includes(x))) : 0;
+  const criticalCores = p.cpu && cpu && lockHolders.length ? sumWhere(p.cpu.folded, (fr) => isRequestPath(fr) && fr.some((x) => lockHolders.includes(x))) / (p.cpu.seconds * 1e9) : 0;
   return {
     requestTime: requestTime(metrics, cpu, goroutines, block),
     criticalCores,
@@ -138,12 +138,6 @@ function holders(f: Folded): string[] {
     if (h) by.set(h, (by.get(h) ?? 0) + s.value);
   }
   return [...by.entries()].filter(([, v]) => v >= 0.1 * f.total).map(([k]) => k).sort();
-}
-
-function sumCores(f: Folded, seconds: number, pred: (frames: string[]) => boolean): number {
-  let t = 0;
-  for (const s of f.stacks) if (pred(s.frames)) t += s.value;
-  return t / (seconds * 1e9);
 }
 
 function cpuFacts(f: Folded, seconds: number): CpuFacts {
@@ -205,11 +199,11 @@ function delayFacts(f: Folded, seconds: number): DelayFacts {
 }
 
 /**
- * Runtime goroutines that park without a wait frame we classify (GC workers, the finalizer, timers,
- * the goroutine-profile writer itself): never runnable work.
+ * Runtime goroutines that park without a wait frame we classify (GC workers, the finalizer, timers)
+ * and our own observers (the goroutine-profile writer itself): never runnable work.
  */
 const IDLE_RUNTIME = /^runtime\.(gopark|goparkunlock|gcBgMarkWorker|bgsweep|bgscavenge|forcegchelper|runfinq|runCleanups|unique_runtime_registerUniqueMapCleanup.*|goroutineProfileWithLabels\w*|pprof_goroutineProfileWithLabels)$/;
 function isIdleRuntime(frames: readonly string[]): boolean {
   const leaf = frames[frames.length - 1];
-  return leaf !== undefined && (IDLE_RUNTIME.test(leaf) || frames.some((f) => f.startsWith('runtime/pprof.') || f.startsWith('net/http/pprof.')));
+  return leaf !== undefined && (IDLE_RUNTIME.test(leaf) || isObserver(frames));
 }

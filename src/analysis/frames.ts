@@ -16,20 +16,6 @@ export type FrameCategory =
   | 'runtime' // other runtime work
   | 'app'; // application and library code
 
-export const CATEGORY_LABEL: Record<FrameCategory, string> = {
-  gc: 'GC work',
-  'gc-assist': 'GC assist',
-  alloc: 'allocation',
-  scheduler: 'scheduler',
-  lock: 'locks',
-  channel: 'channel/select waits',
-  syscall: 'syscalls',
-  netpoll: 'network poll',
-  sleep: 'sleep/timers',
-  runtime: 'other runtime',
-  app: 'application code',
-};
-
 /** Categories in which a goroutine is parked rather than running. */
 export const WAIT_CATEGORIES: ReadonlySet<FrameCategory> = new Set(['lock', 'channel', 'netpoll', 'sleep', 'syscall', 'gc-assist']);
 

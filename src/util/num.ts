@@ -9,9 +9,6 @@ export function toNumber(v: number | bigint | undefined): number {
 
 export const clamp01 = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
 
-/** Ratio that stays finite: a / b with b floored at `floor`. */
-export const ratio = (a: number, b: number, floor = 1e-12) => a / Math.max(b, floor);
-
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
