@@ -13,7 +13,7 @@ import { findLatencyMetric, scrapeInterval, selectorForPort } from '../sources/p
 import { parsePromResponse, combine } from '../sources/prometheus/parse.js';
 import { buildQueries } from '../sources/prometheus/queries.js';
 import { findSpikes, type SpikeAnalysis } from '../sources/prometheus/spike.js';
-import { findPprof, inspectProcess, notFoundPprof } from '../target/local.js';
+import { findPprof, inspectProcess, notFoundPprof, type LocalProcess } from '../target/local.js';
 import type { Progress } from '../ui/progress.js';
 import { promDuration } from '../util/duration.js';
 import { fmtDuration, fmtNum } from '../util/num.js';
@@ -43,6 +43,20 @@ export async function captureLocal(o: LocalOptions, progress: Progress, signal: 
   const proc = await inspectProcess(o.pid);
   const out = o.out ?? `p99sleuth-${proc.comm.replace(/[^\w.-]/g, '_')}-${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}`;
   const writer = await BundleWriter.create(out);
+  const started = now();
+  try {
+    return await captureInto(writer, proc, o, progress, signal);
+  } catch (err) {
+    // Nothing is lost: whatever was captured before the failure is kept as a marked, partial bundle.
+    const dir = await writer
+      .finish({ complete: false, incompleteReason: `capture failed: ${describe(err)}`, target: { kind: 'local', description: `pid ${proc.pid} (${proc.comm})`, pid: proc.pid }, windows: { spike: { start: iso(started), end: iso(now()) } } })
+      .catch(() => undefined);
+    if (dir && err instanceof SleuthError) err.hint = `${err.hint ? `${err.hint}; ` : ''}the partial bundle is kept in ${dir}`;
+    throw err;
+  }
+}
+
+async function captureInto(writer: BundleWriter, proc: LocalProcess, o: LocalOptions, progress: Progress, signal: AbortSignal): Promise<CaptureResult> {
   const hooks: CollectorHooks = { start: (n) => progress.start(n), done: (e) => progress.done(`${e.name}${e.window ? ` (${e.window})` : ''}`, e.status, e.message) };
 
   // Where the profiles come from.

@@ -4,7 +4,7 @@
  * renamed into place when the manifest is written, so a reader never sees a half-written bundle.
  * An interrupted capture still finishes the bundle, marked `complete: false`.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SleuthError, inputError } from '../errors.js';
 import { BUNDLE_SCHEMA, isSafeRelative, validateManifest, type CollectorEntry, type Manifest } from './manifest.js';
@@ -58,10 +58,9 @@ export class BundleWriter {
     this.collectors.push(entry);
   }
 
-  /** Write manifest.json and move the bundle into place. Safe to call once. */
+  /** Write manifest.json and move the bundle into place. Once it has succeeded, later calls do nothing. */
   async finish(m: Omit<Manifest, 'schema' | 'tool' | 'createdAt' | 'collectors'>): Promise<string> {
     if (this.finished) return this.finalDir;
-    this.finished = true;
     const manifest: Manifest = {
       schema: BUNDLE_SCHEMA,
       tool: { name: 'p99sleuth', version: VERSION },
@@ -70,9 +69,11 @@ export class BundleWriter {
       collectors: this.collectors,
     };
     await this.writeArtifact('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
-    await rm(this.finalDir, { recursive: true, force: true }).catch(() => undefined); // empty dir only (checked in create)
+    // An empty directory given as --out is replaced; rmdir refuses anything that gained files meanwhile.
+    await rmdir(this.finalDir).catch(() => undefined);
     await mkdir(path.dirname(this.finalDir), { recursive: true, mode: DIR_MODE });
     await rename(this.workDir, this.finalDir);
+    this.finished = true;
     return this.finalDir;
   }
 }
