@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -191,6 +192,49 @@ test('Prometheus too slow, or without the latency histogram: named in the report
   } finally {
     await slow.close();
     await noHistogram.close();
+  }
+});
+
+test('Prometheus over TLS with a CA file and a bearer token: the token is sent, and never written to the bundle or logs', async () => {
+  const dir = await tmpDir();
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const token = 's3cr3t-token-value';
+  const seen: string[] = [];
+  const srv = https.createServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+    seen.push(req.headers.authorization ?? '');
+    res.setHeader('content-type', 'application/json');
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      res.statusCode = 401;
+      return res.end('{"status":"error","errorType":"unauthorized","error":"no"}');
+    }
+    res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  const run = (extra: string[], env: Record<string, string> = {}) =>
+    cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--selector', '{job="checkout"}', '--duration', '1s', '--profiles', 'heap', '--no-flamegraphs', '--out', path.join(dir, `b${seen.length}-${extra.length}`), ...extra], { env });
+  try {
+    // Untrusted certificate without --prometheus-ca: refused, and said so.
+    const bad = await run(['--prometheus-token', token]);
+    assert.equal(bad.exitCode, 0, bad.stderr);
+    assert.match(bad.stdout, /self[- ]signed|certificate/i);
+    // Trusted through the CA file, token from the environment.
+    const out = path.join(dir, 'good');
+    const good = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--prometheus-ca', cert, '--selector', '{job="checkout"}', '--duration', '1s', '--profiles', 'heap', '--no-flamegraphs', '--out', out], { env: { P99SLEUTH_PROMETHEUS_TOKEN: token } });
+    assert.equal(good.exitCode, 0, good.stderr);
+    assert.ok(seen.includes(`Bearer ${token}`), 'the token reached Prometheus');
+    assert.equal(collector(await manifestOf(out), 'prometheus').status, 'ok');
+    const { stdout: grep } = await execa('grep', ['-rl', token, out], { reject: false });
+    assert.equal(grep, '', 'no file of the bundle contains the token');
+    assert.ok(!good.stderr.includes(token) && !good.stdout.includes(token), 'nor do the logs or the report');
+    // --insecure-skip-tls-verify also gets through (self-signed test setups).
+    const insecure = await run(['--insecure-skip-tls-verify', '--prometheus-token', token]);
+    assert.equal(insecure.exitCode, 0, insecure.stderr);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
   }
 });
 
