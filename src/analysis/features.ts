@@ -30,6 +30,11 @@ export interface GoroutineFacts {
   inRequestByState: Partial<Record<GoroutineState, number>>;
   outsideRequest: number;
   outsideRequestByStart: Map<string, number>;
+  /**
+   * How each start function's count moved across the window's snapshots (outside requests), with
+   * the share of steps that did not fall. Absent with fewer than three snapshots.
+   */
+  trendByStart?: Map<string, SeriesSummary & { steadiness: number }>;
   /** Goroutines not parked in any wait (running or waiting in the run queue for a P). */
   runnable: number;
   runnableOutsideRequest: number;
@@ -90,7 +95,7 @@ function windowFacts(ev: Evidence, w: WindowEvidence): WindowFacts {
     if (s) metrics[key as MetricKey] = s;
   }
   const cpu = p.cpu && p.cpu.seconds > 0 ? cpuFacts(p.cpu.folded, p.cpu.seconds) : undefined;
-  const goroutines = p.goroutine ? goroutineFacts(p.goroutine.folded) : undefined;
+  const goroutines = p.goroutine ? goroutineFacts(p.goroutine.folded, p.goroutine.series) : undefined;
   const mutex = p.mutex && p.mutex.seconds > 0 ? delayFacts(p.mutex.folded, p.mutex.seconds) : undefined;
   const block = p.block && p.block.seconds > 0 ? delayFacts(p.block.folded, p.block.seconds) : undefined;
   const lockHolders = p.mutex ? holders(p.mutex.folded) : [];
@@ -165,7 +170,7 @@ export function goroutineState(frames: readonly string[]): GoroutineState {
   return WAIT_CATEGORIES.has(cat) ? cat : 'running';
 }
 
-function goroutineFacts(f: Folded): GoroutineFacts {
+function goroutineFacts(f: Folded, series?: Array<{ time: number; folded: Folded }>): GoroutineFacts {
   const inRequestByState: GoroutineFacts['inRequestByState'] = {};
   const outsideRequestByStart = new Map<string, number>();
   let inRequest = 0, outsideRequest = 0, runnable = 0, runnableOutsideRequest = 0;
@@ -185,7 +190,29 @@ function goroutineFacts(f: Folded): GoroutineFacts {
       outsideRequestByStart.set(start, (outsideRequestByStart.get(start) ?? 0) + s.value);
     }
   }
-  return { total: f.total, inRequest, inRequestByState, outsideRequest, outsideRequestByStart, runnable, runnableOutsideRequest };
+  const trendByStart = series && series.length >= 3 ? startTrends(series) : undefined;
+  return { total: f.total, inRequest, inRequestByState, outsideRequest, outsideRequestByStart, trendByStart, runnable, runnableOutsideRequest };
+}
+
+function startTrends(series: Array<{ time: number; folded: Folded }>): GoroutineFacts['trendByStart'] {
+  const counts = series.map(({ folded }) => {
+    const by = new Map<string, number>();
+    for (const s of folded.stacks) {
+      if (isRequestPath(s.frames)) continue;
+      const start = goroutineStart(s.frames);
+      by.set(start, (by.get(start) ?? 0) + s.value);
+    }
+    return by;
+  });
+  const starts = new Set(counts.flatMap((m) => [...m.keys()]));
+  const out = new Map<string, SeriesSummary & { steadiness: number }>();
+  for (const start of starts) {
+    const pts = series.map(({ time }, i): [number, number] => [time, counts[i].get(start) ?? 0]);
+    let held = 0;
+    for (let i = 1; i < pts.length; i++) if (pts[i][1] >= pts[i - 1][1]) held++;
+    out.set(start, { ...summarise(pts)!, steadiness: held / (pts.length - 1) });
+  }
+  return out;
 }
 
 function delayFacts(f: Folded, seconds: number): DelayFacts {

@@ -43,11 +43,13 @@ async function loadProfile(bundle: Bundle, c: CollectorEntry, ev: Evidence): Pro
   const w = c.window === 'baseline' ? ev.baseline : c.window === 'spike' ? ev.spike : undefined;
   if (!w) throw inputError(`${path.join(bundle.dir, 'manifest.json')}: collector ${c.name} names window "${String(c.window)}" that the manifest does not define`);
   const folds: Folded[] = [];
+  const times: number[] = [];
   let seconds = 0;
   for (const rel of c.artifacts) {
     const p = parsePprof(await bundle.read(rel), path.join(bundle.dir, rel));
     const st = p.sampleTypes.some((t) => t.type === PROFILE_SAMPLE_TYPE[kind]) ? PROFILE_SAMPLE_TYPE[kind] : undefined;
     folds.push(fold(p, st));
+    times.push(p.timeNanos / 1e9);
     seconds = Math.max(seconds, p.durationNanos / 1e9);
   }
   if (folds.length === 0) return;
@@ -60,6 +62,8 @@ async function loadProfile(bundle: Bundle, c: CollectorEntry, ev: Evidence): Pro
     folded: folds.length === 1 ? folds[0] : averageFolds(folds),
     seconds: kind === 'goroutine' || kind === 'heap' ? 0 : seconds,
     snapshots: folds.length,
+    // A goroutine leak shows as a rise between snapshots: keep them in order, not only their mean.
+    series: folds.length > 1 && times.every((t) => t > 0) ? folds.map((folded, i) => ({ time: times[i], folded })).sort((a, b) => a.time - b.time) : undefined,
   };
   w.profiles[kind] = pe;
 }

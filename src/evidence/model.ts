@@ -25,6 +25,8 @@ export interface ProfileEvidence {
   /** Seconds the values accumulate over (CPU duration, delta seconds); 0 for snapshots. */
   seconds: number;
   snapshots: number;
+  /** Each snapshot in capture order with its time (unix seconds), when a window holds several. */
+  series?: Array<{ time: number; folded: Folded }>;
 }
 
 export interface MetricEvidence {

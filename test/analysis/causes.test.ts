@@ -100,3 +100,15 @@ test('live investigation shape: without baseline profiles (only baseline metrics
     else assert.equal(a.reported[0]?.id, name, `${name}: ${describeRanked(a)}`);
   }
 });
+
+test('a leak that began before the baseline window is found from its climb across the spike snapshots', async () => {
+  // Recorded live by the accuracy suite: the baseline already held 1300 leaked goroutines, so the
+  // count did not double; only the rise within the spike window shows the leak.
+  const ev = await loadEvidence(await openBundle(bundle('goroutine-leak-live')));
+  const a = analyse(ev);
+  assert.equal(a.reported[0]?.id, 'goroutine-leak', describeRanked(a));
+  assert.match(a.reported[0].reasons.join(' '), /climbing from \d+ to \d+ during the capture/);
+  // The same snapshots without their order (one mean) no longer show the climb.
+  delete ev.spike.profiles.goroutine!.series;
+  assert.doesNotMatch(analyse(ev).ranked.find((r) => r.id === 'goroutine-leak')?.reasons.join(' ') ?? '', /climbing/);
+});

@@ -24,18 +24,25 @@ export const goroutineLeak: Rule = (ev, f) => {
     evidence.push(...metricRef(ev, 'goroutines', 'goroutine count'));
   } else if (!ms) missing.push('go_goroutines');
 
-  // Who they are: one start function holding most goroutines outside request handling.
+  // Who they are: one start function holding most goroutines outside request handling, and growing
+  // either against the baseline or across the spike window's own snapshots. The second needs no
+  // baseline at all, which matters because a leak often began before the baseline window.
   const gs = f.spike.goroutines, gb = f.baseline?.goroutines;
   if (gs) {
     const [topFn, n] = [...gs.outsideRequestByStart.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
     const before = gb ? gb.outsideRequestByStart.get(topFn) ?? 0 : mb ? Math.min(mb.mean, n) : undefined;
     const dominance = gs.total > 0 ? n / gs.total : 0;
-    const grewFromBefore = before === undefined ? rising : n - before >= 200 && n >= 2 * Math.max(before, 1);
-    if (n >= 200 && dominance >= 0.5 && grewFromBefore) {
+    const t = gs.trendByStart?.get(topFn);
+    const climbing = !!t && t.slope > 0 && t.steadiness >= 0.7 && t.last - t.first >= Math.max(20, 0.02 * n);
+    const grewFromBefore = before !== undefined && n - before >= 200 && n >= 1.5 * Math.max(before, 1);
+    if (n >= 200 && dominance >= 0.5 && (grewFromBefore || climbing || (before === undefined && rising))) {
       support.push('goroutine profile');
-      reasons.push(`${fmtNum(n)} goroutines (${fmtPct(dominance)} of all) started at ${topFn}${before !== undefined ? `, up from ${fmtNum(before)}${gb ? '' : ' at most'} in the baseline` : ''}.`);
+      const why: string[] = [];
+      if (before !== undefined && grewFromBefore) why.push(`up from ${fmtNum(before)}${gb ? '' : ' at most'} in the baseline`);
+      if (climbing) why.push(`climbing from ${fmtNum(t!.first)} to ${fmtNum(t!.last)} during the capture (+${fmtNum(t!.slope)}/s)`);
+      reasons.push(`${fmtNum(n)} goroutines (${fmtPct(dominance)} of all) started at ${topFn}${why.length ? `, ${why.join(' and ')}` : ''}.`);
       // Most of the process is one kind of goroutine that keeps piling up: the leak dominates.
-      effect = Math.max(effect, dominance * (rising ? 1 : 0.7));
+      effect = Math.max(effect, dominance * (rising || climbing ? 1 : 0.7));
       evidence.push(...refs(ev, 'goroutine', 'goroutines by start function'));
       frames.push(exact(topFn));
     }
