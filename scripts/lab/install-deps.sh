@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the lab needs: Prometheus and node_exporter from Debian, and the Go modules.
+# Installs what the lab needs: Prometheus and node_exporter, bpftrace (kernel evidence), and the
+# fault tools (stress-ng, iproute2, iptables) from Debian, and the Go modules.
 # Non-interactive; safe to re-run (skips apt when the binaries are already there).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,15 +11,20 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
-if command -v prometheus >/dev/null 2>&1 && command -v prometheus-node-exporter >/dev/null 2>&1; then
-  :
-else
+# command -> Debian package
+declare -A PKG=([prometheus]=prometheus [prometheus-node-exporter]=prometheus-node-exporter [bpftrace]=bpftrace
+  [stress-ng]=stress-ng [ip]=iproute2 [iptables]=iptables)
+missing=()
+for cmd in "${!PKG[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG[$cmd]}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: prometheus/prometheus-node-exporter missing and not root; run as root or install them" >&2
+    echo "install-deps: missing Debian packages (${missing[*]}) and not root; run as root or install them" >&2
     exit 1
   fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends prometheus prometheus-node-exporter >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian's packages may start system services on machines with systemd; the lab runs its own.
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true

@@ -6,14 +6,17 @@
 export type Level = 'user-space' | 'kernel' | 'hardware';
 export const LEVELS: readonly Level[] = ['user-space', 'kernel', 'hardware'];
 
-export type CauseId =
+export type UserSpaceCause =
   | 'gc-pressure'
   | 'lock-contention'
   | 'channel-blocking'
   | 'cpu-bound'
   | 'goroutine-leak'
   | 'go-scheduler-latency'
-  | 'downstream-latency'
+  | 'downstream-latency';
+
+export type CauseId =
+  | UserSpaceCause
   | 'cpu-throttling'
   | 'runqueue-contention'
   | 'disk-io-latency'

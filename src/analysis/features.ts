@@ -6,6 +6,7 @@ import type { Evidence, WindowEvidence } from '../evidence/model.js';
 import { sumWhere, type Folded } from '../sources/pprof/fold.js';
 import { summarise, type SeriesSummary } from '../sources/prometheus/parse.js';
 import type { MetricKey } from '../sources/prometheus/queries.js';
+import type { KernelFacts } from './kernel-facts.js';
 import { classifyStack, firstAppFrame, goroutineStart, isObserver, isOutboundCall, isRequestPath, WAIT_CATEGORIES, type FrameCategory } from './frames.js';
 
 /** Where a request goroutine is: parked in a wait category, in an outbound call, or running/runnable. */
@@ -81,6 +82,8 @@ export interface WindowFacts {
 export interface Facts {
   spike: WindowFacts;
   baseline?: WindowFacts;
+  /** Kernel and hardware evidence of the capture window (the spike, when it was ongoing). */
+  kernel?: KernelFacts;
 }
 
 export function deriveFacts(ev: Evidence): Facts {

@@ -27,6 +27,12 @@ export interface Finding {
   frames: RegExp[];
   /** Profiles worth a flame graph for this cause. */
   profiles: ProfileKind[];
+  /**
+   * The latency this cause adds is outside the server's own timer (lost packets, refused
+   * connections): clients see it, the server's latency histogram does not, so it is reported even
+   * when that histogram shows no spike.
+   */
+  serverBlind?: boolean;
 }
 
 export type Rule = (ev: Evidence, facts: Facts) => Finding | null;
@@ -114,3 +120,23 @@ export function culprits(stacks: ReadonlyArray<{ frames: string[]; value: number
     .slice(0, limit);
 }
 
+
+/** References to kernel evidence: the procfs/cgroup reads, or one bpftrace script's output. */
+export function kernelRefs(f: Facts, source: 'procfs' | `bpf:${string}`, note: string): EvidenceRef[] {
+  const k = f.kernel;
+  if (!k) return [];
+  if (source === 'procfs') return k.artifacts.procfs.length ? [{ artifact: k.artifacts.procfs[0].replace(/\/[^/]+$/, '/'), note }] : [];
+  const a = k.artifacts.bpf[source.slice(4)];
+  return a ? [{ artifact: a, note }] : [];
+}
+
+/**
+ * A metric's growth from baseline to spike: "x (spike) vs y (baseline)" and whether it rose by at
+ * least `ratio` and `minDelta`. Undefined when the spike window has no such series.
+ */
+export function metricRise(f: Facts, key: keyof Facts['spike']['metrics'], ratio: number, minDelta: number): { spike: number; base?: number; rose: boolean } | undefined {
+  const s = f.spike.metrics[key], b = f.baseline?.metrics[key];
+  if (!s) return undefined;
+  const base = b?.mean;
+  return { spike: s.mean, base, rose: s.mean >= minDelta + (base ?? 0) && (base === undefined || s.mean >= ratio * base) };
+}

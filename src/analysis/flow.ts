@@ -5,9 +5,10 @@
  */
 import type { Evidence } from '../evidence/model.js';
 import { fmtDuration, fmtNum, fmtPct } from '../util/num.js';
-import { CATALOGUE, CAUSE_IDS, LEVELS, type CauseId, type Level } from './catalogue.js';
+import { CATALOGUE, CAUSE_IDS, LEVELS, type CauseId, type Level, type UserSpaceCause } from './catalogue.js';
 import { RULES } from './causes/index.js';
 import { deriveFacts, type Facts } from './features.js';
+import type { KernelFacts } from './kernel-facts.js';
 import { stateShare } from './finding.js';
 import { rank, REPORT_THRESHOLD, type Ranked } from './rank.js';
 
@@ -44,18 +45,31 @@ export interface Analysis {
   summary: string;
 }
 
-/** Which evidence each level reads; a level with none of it collected is "not observed". */
-const LEVEL_EVIDENCE: Record<Level, (ev: Evidence) => string[]> = {
-  'user-space': (ev) => {
-    const have: string[] = [];
-    for (const [k, p] of Object.entries(ev.spike.profiles)) if (p) have.push(`${k} profile`);
-    if (Object.keys(ev.metrics).some((k) => k.startsWith('gc_') || k === 'goroutines' || k === 'alloc_rate')) have.push('Go runtime metrics');
-    return have;
-  },
-  // No kernel/hardware collectors are read yet (bpftrace, procfs, cgroup, node metrics).
-  kernel: () => [],
-  hardware: () => [],
+/** The user-space evidence collected; every user-space rule reads from it. */
+function userSpaceSources(ev: Evidence): string[] {
+  const have: string[] = [];
+  for (const [k, p] of Object.entries(ev.spike.profiles)) if (p) have.push(`${k} profile`);
+  if (Object.keys(ev.metrics).some((k) => k.startsWith('gc_') || k === 'goroutines' || k === 'alloc_rate')) have.push('Go runtime metrics');
+  return have;
+}
+
+/** For each kernel and hardware cause, which of the evidence it reads was collected. */
+const BELOW_SOURCES: Record<Exclude<CauseId, UserSpaceCause>, (k: KernelFacts | undefined, m: Facts['spike']['metrics']) => Array<string | false | undefined>> = {
+  'cpu-throttling': (k, m) => [k?.cgroup?.periods !== undefined && 'cgroup cpu.stat', m.container_throttled_frac && 'cAdvisor throttling'],
+  'runqueue-contention': (k, m) => [k?.threads && 'per-thread schedstat', k?.runq && 'bpftrace run-queue latency', k?.psi.cpu !== undefined && 'PSI cpu', m.node_psi_cpu && 'node CPU pressure'],
+  'disk-io-latency': (k, m) => [k?.syscalls && 'bpftrace syscall latency', k?.blockIo && 'bpftrace block I/O', k?.psi.io !== undefined && 'PSI io', m.node_psi_io && 'node I/O pressure'],
+  'memory-reclaim': (k, m) => [k?.reclaim && 'bpftrace reclaim', k?.cgroup?.memoryLimitBytes !== undefined && 'cgroup memory', k?.psi.memory !== undefined && 'PSI memory', m.node_psi_memory && 'node memory pressure'],
+  'tcp-retransmits': (k, m) => [k?.tcp && '/proc/net/snmp', k?.retransmits && 'bpftrace retransmits', m.node_retrans && 'node retransmits'],
+  'accept-queue-overflow': (k, m) => [k?.tcp && '/proc/net/netstat', k?.listen && 'listen queues', m.node_listen_overflows && 'node listen overflows'],
+  'softirq-saturation': (k, m) => [k?.cpuModes && '/proc/stat', k?.softirq && 'bpftrace softirq', m.node_softirq && 'node softirq time'],
+  'hardirq-latency': (k, m) => [k?.cpuModes && '/proc/stat', k?.hardirq && 'bpftrace hardirq', m.node_irq && 'node IRQ time'],
+  'cpu-steal': (k, m) => [k?.cpuModes && '/proc/stat', m.node_steal && 'node steal time'],
 };
+
+function sourcesFor(id: CauseId, ev: Evidence, f: Facts): string[] {
+  if (CATALOGUE[id].level === 'user-space') return userSpaceSources(ev);
+  return BELOW_SOURCES[id as Exclude<CauseId, UserSpaceCause>](f.kernel, f.spike.metrics).filter((x): x is string => typeof x === 'string');
+}
 
 export function analyse(ev: Evidence): Analysis {
   const facts = deriveFacts(ev);
@@ -65,12 +79,12 @@ export function analyse(ev: Evidence): Analysis {
 
   const findings = [];
   for (const level of LEVELS) {
-    const sources = LEVEL_EVIDENCE[level](ev);
     const ids = CAUSE_IDS.filter((id) => CATALOGUE[id].level === level);
     if (level !== 'user-space') walk.push({ level, check: `descend to ${level}`, verdict: 'descend', detail: descentReason(level, facts, findings.length > 0) });
     for (const id of ids) {
       const rule = RULES[id];
-      if (!rule || sources.length === 0) {
+      const sources = sourcesFor(id, ev, facts);
+      if (sources.length === 0) {
         walk.push({ level, check: CATALOGUE[id].title, cause: id, verdict: 'not-observed', detail: `not observed: needs ${CATALOGUE[id].evidence}` });
         continue;
       }
@@ -89,7 +103,8 @@ export function analyse(ev: Evidence): Analysis {
   const ranked = rank(findings);
   // With the latency histogram saying there is no spike, there is nothing for a cause to explain.
   const noSpike = latency?.ratio !== undefined && latency.ratio < SPIKE_RATIO;
-  const reported = noSpike ? [] : ranked.filter((r) => r.score >= REPORT_THRESHOLD);
+  // Except for causes whose delay the server's timer cannot see (lost packets, refused connections).
+  const reported = ranked.filter((r) => r.score >= REPORT_THRESHOLD && (!noSpike || r.serverBlind));
   for (const step of walk) {
     const r = ranked.find((x) => x.id === step.cause);
     if (r && !reported.includes(r)) {
@@ -97,7 +112,7 @@ export function analyse(ev: Evidence): Analysis {
       step.detail = `${noSpike ? 'no latency spike to explain' : 'below the reporting threshold'} (score ${r.score}): ${step.detail}`;
     }
   }
-  const { verdict, summary } = decide(ev, reported, latency);
+  const { verdict, summary } = decide(ev, reported, latency, walk);
   return { facts, latency, ranked, reported, walk, verdict, summary };
 }
 
@@ -145,13 +160,18 @@ function descentReason(level: Level, f: Facts, userFound: boolean): string {
   return 'checking the kernel too, for causes that compound the user-space ones';
 }
 
-function decide(ev: Evidence, reported: Ranked[], l: LatencySummary | undefined): Pick<Analysis, 'verdict' | 'summary'> {
-  if (reported.length > 0) {
-    const names = reported.slice(0, 2).map((r) => `${r.id} (score ${r.score})`);
-    const lat = l?.spikeP99Seconds !== undefined ? ` P99 ${l.baselineP99Seconds !== undefined ? fmtDuration(l.baselineP99Seconds) + ' → ' : ''}${fmtDuration(l.spikeP99Seconds)}.` : '';
-    return { verdict: 'cause-found', summary: `The P99 spike is caused by ${names.join(' together with ')}.${lat}` };
-  }
+function decide(ev: Evidence, reported: Ranked[], l: LatencySummary | undefined, walk: WalkStep[]): Pick<Analysis, 'verdict' | 'summary'> {
   const spiked = l?.ratio !== undefined && l.ratio >= SPIKE_RATIO;
+  if (reported.length > 0) {
+    // Two causes close in score act together; the report names both.
+    const together = reported.slice(0, 2).filter((r, i) => i === 0 || r.score >= 0.6 * reported[0].score);
+    const names = together.map((r) => `${r.id} (score ${r.score})`);
+    const lat = l?.spikeP99Seconds !== undefined ? ` P99 ${l.baselineP99Seconds !== undefined ? fmtDuration(l.baselineP99Seconds) + ' → ' : ''}${fmtDuration(l.spikeP99Seconds)}.` : '';
+    if (l?.ratio !== undefined && !spiked) {
+      return { verdict: 'cause-found', summary: `The server's own P99 shows no spike (${fmtNum(l.ratio)}×), but ${names.join(' together with ')} adds latency outside its timer: clients see it, the server's histogram cannot.` };
+    }
+    return { verdict: 'cause-found', summary: `The P99 spike is caused by ${names.join(' together with ')}${together.length > 1 ? ': two causes at once' : ''}.${lat}` };
+  }
   const p = ev.spike.profiles;
   const profilesOk = !!p.cpu && !!p.goroutine;
   if (!spiked && l?.ratio !== undefined && profilesOk) {
@@ -160,7 +180,8 @@ function decide(ev: Evidence, reported: Ranked[], l: LatencySummary | undefined)
   if (!spiked && profilesOk && l?.ratio === undefined) {
     return { verdict: 'no-cause-found', summary: 'No cause found: nothing in the evidence points at a cause (no latency series to confirm a spike).' };
   }
-  const missing = [!p.cpu && 'CPU profile', !p.goroutine && 'goroutine profile', 'kernel and hardware evidence'].filter(Boolean).join(', ');
+  const unseen = walk.filter((w) => w.verdict === 'not-observed' && w.cause).map((w) => w.cause!);
+  const missing = [!p.cpu && 'CPU profile', !p.goroutine && 'goroutine profile', unseen.length && `evidence for ${unseen.join(', ')}`].filter(Boolean).join('; ');
   return {
     verdict: 'inconclusive',
     summary: `Inconclusive: ${spiked ? `P99 rose ${fmtNum(l!.ratio!)}× but ` : ''}no cause in the collected evidence explains it. Not observed: ${missing}.`,

@@ -3,15 +3,16 @@
  * happens (all collectors concurrently), and write a bundle. Analysis is then exactly `analyze`'s.
  * Each source failing only marks its collectors failed; the investigation goes on with the rest.
  */
+import os from 'node:os';
 import { BundleWriter } from '../evidence/bundle.js';
 import type { CollectorEntry, TimeWindow } from '../evidence/manifest.js';
 import type { ProfileKind } from '../evidence/model.js';
 import { SleuthError, describe } from '../errors.js';
 import { capturePprofWindow, type CollectorHooks, type PprofTarget } from '../sources/pprof/capture.js';
 import { capturePrometheus, queryRange, type PromTarget } from '../sources/prometheus/capture.js';
-import { findLatencyMetric, scrapeInterval, selectorForPort } from '../sources/prometheus/discover.js';
+import { findLatencyMetric, localNodeSelector, scrapeInterval, selectorForPort } from '../sources/prometheus/discover.js';
 import { parsePromResponse, combine } from '../sources/prometheus/parse.js';
-import { buildQueries } from '../sources/prometheus/queries.js';
+import { buildQueries, buildScopeQueries, type MetricKey } from '../sources/prometheus/queries.js';
 import { findSpikes, type SpikeAnalysis } from '../sources/prometheus/spike.js';
 import { findPprof, inspectProcess, notFoundPprof, type LocalProcess } from '../target/local.js';
 import type { Progress } from '../ui/progress.js';
@@ -24,6 +25,8 @@ export interface LocalOptions {
   pprof?: PprofTarget;
   prometheus?: PromTarget;
   selector?: string;
+  /** The node_exporter series of this machine (default: discovered). */
+  nodeSelector?: string;
   latencyMetric?: string;
   sinceSeconds: number;
   durationSeconds: number;
@@ -71,6 +74,7 @@ async function captureInto(writer: BundleWriter, proc: LocalProcess, o: LocalOpt
 
   // Prometheus: the target's series, its latency histogram, the spike and a calm baseline.
   let selector = o.selector;
+  let nodeSelector = o.nodeSelector;
   let latencyMetric: string | undefined;
   let interval = 15;
   let spike: SpikeAnalysis | undefined;
@@ -83,6 +87,12 @@ async function captureInto(writer: BundleWriter, proc: LocalProcess, o: LocalOpt
         if (port) selector = await selectorForPort(o.prometheus, port, signal);
         if (selector) progress.note(`Prometheus series: ${selector}`);
         else promNotes.push(`no Prometheus target scrapes port ${port}: pass --selector`);
+      }
+      if (!nodeSelector) {
+        const found = await localNodeSelector(o.prometheus, [os.hostname()], signal);
+        nodeSelector = found.selector;
+        if (found.note) promNotes.push(found.note);
+        else progress.note(`node series: ${nodeSelector}`);
       }
       if (selector) {
         interval = await scrapeInterval(o.prometheus, selector, signal);
@@ -137,12 +147,12 @@ async function captureInto(writer: BundleWriter, proc: LocalProcess, o: LocalOpt
   if (o.prometheus && selector && !interrupted && !promDown) {
     const from = Date.parse((windows.baseline ?? windows.spike).start) / 1000;
     const rateWindow = 4 * interval;
-    const queries: Partial<ReturnType<typeof buildQueries>> = buildQueries(selector, latencyMetric ?? 'none', promDuration(rateWindow));
+    const queries: Partial<Record<MetricKey, string>> = { ...buildQueries(selector, latencyMetric ?? 'none', promDuration(rateWindow)), ...buildScopeQueries({ node: nodeSelector }, promDuration(rateWindow)) };
     // Without a latency histogram the Go runtime and process series are still worth having.
     if (!latencyMetric) for (const k of ['latency_p99', 'latency_p50', 'latency_inflight', 'request_rate'] as const) delete queries[k];
     await capturePrometheus(o.prometheus, queries, { start: Math.floor(from - rateWindow), end: Math.ceil(now()), step: Math.max(1, Math.round(interval)) }, writer, signal, {
       hooks,
-      meta: { selector, latencyMetric, scrapeInterval: interval, spike, notes: promNotes },
+      meta: { selector, nodeSelector, latencyMetric, scrapeInterval: interval, spike, notes: promNotes },
     });
   } else if (o.prometheus) {
     const e: CollectorEntry = { name: 'prometheus', status: interrupted ? 'skipped' : 'failed', message: interrupted ? 'interrupted' : promNotes.join('; ') || 'no selector', artifacts: [] };

@@ -27,6 +27,7 @@ export interface InvestigateFlags {
   prometheusTimeout: string;
   insecureSkipTlsVerify?: boolean;
   selector?: string;
+  nodeSelector?: string;
   latencyMetric?: string;
   since: string;
   duration: string;
@@ -54,7 +55,9 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
   const pid = parsePid(f.pid);
   const durationSeconds = parseDuration(f.duration, '--duration', { min: 1, max: 600 });
   const sinceSeconds = parseDuration(f.since, '--since', { min: 60, max: 7 * 86400 });
-  if (f.selector) selectorBody(f.selector); // validate early: a usage error before anything runs
+  // Validate early: a usage error before anything runs.
+  if (f.selector) selectorBody(f.selector);
+  if (f.nodeSelector) selectorBody(f.nodeSelector);
   if (f.latencyMetric && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.latencyMetric)) throw usageError(`--latency-metric ${JSON.stringify(f.latencyMetric)} is not a metric name`);
   const kinds = f.profiles.split(',').map((k) => k.trim()) as ProfileKind[];
   for (const k of kinds) if (!PROFILE_KINDS.includes(k)) throw usageError(`--profiles: unknown profile "${k}"`, `choose from ${PROFILE_KINDS.join(',')}`);
@@ -85,7 +88,7 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
   const progress = makeProgress({ quiet: g.quiet });
   try {
     const { dir, interrupted } = await captureLocal(
-      { pid, pprof: f.pprof ? { baseUrl: f.pprof.replace(/\/+$/, '') } : undefined, prometheus, selector: f.selector, latencyMetric: f.latencyMetric, sinceSeconds, durationSeconds, out: f.out, kinds },
+      { pid, pprof: f.pprof ? { baseUrl: f.pprof.replace(/\/+$/, '') } : undefined, prometheus, selector: f.selector, nodeSelector: f.nodeSelector, latencyMetric: f.latencyMetric, sinceSeconds, durationSeconds, out: f.out, kinds },
       progress,
       ac.signal,
     );

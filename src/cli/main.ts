@@ -144,6 +144,7 @@ export function buildProgram(): Command {
     .option('--insecure-skip-tls-verify', 'do not verify Prometheus TLS certificates', false)
     .option('--prometheus-timeout <duration>', 'give up on a Prometheus request after this long', '15s')
     .option('--selector <selector>', 'PromQL label matchers for the service, e.g. \'{job="checkout"}\' (default: the target scraping the pprof port)')
+    .option('--node-selector <selector>', 'PromQL label matchers for this machine\'s node_exporter, e.g. \'{instance="10.0.0.7:9100"}\' (default: the only node_exporter, or the one on loopback)')
     .option('--latency-metric <name>', 'latency histogram (default: first of http_request_duration_seconds, http_server_request_duration_seconds, grpc_server_handling_seconds)')
     .option('--since <duration>', 'how far back to look for the spike', '30m')
     .option('--duration <duration>', 'how long to capture profiles', '15s')

@@ -1,6 +1,15 @@
 /** The rule registry: one rule per cause id that has evidence to judge it. Order does not affect ranking. */
 import type { CauseId } from '../catalogue.js';
 import type { Rule } from '../finding.js';
+import { acceptQueueOverflow } from './accept-queue-overflow.js';
+import { cpuSteal } from './cpu-steal.js';
+import { cpuThrottling } from './cpu-throttling.js';
+import { diskIoLatency } from './disk-io-latency.js';
+import { hardirqLatency } from './hardirq-latency.js';
+import { memoryReclaim } from './memory-reclaim.js';
+import { runqueueContention } from './runqueue-contention.js';
+import { softirqSaturation } from './softirq-saturation.js';
+import { tcpRetransmits } from './tcp-retransmits.js';
 import { channelBlocking } from './channel-blocking.js';
 import { cpuBound } from './cpu-bound.js';
 import { downstreamLatency } from './downstream-latency.js';
@@ -9,11 +18,7 @@ import { goSchedulerLatency } from './go-scheduler-latency.js';
 import { goroutineLeak } from './goroutine-leak.js';
 import { lockContention } from './lock-contention.js';
 
-/**
- * Kernel and hardware causes have catalogue ids but no rule until their collectors exist (bpftrace,
- * procfs, cgroup, node metrics); the flow reports those levels as "not observed" meanwhile.
- */
-export const RULES: Partial<Record<CauseId, Rule>> = {
+export const RULES: Record<CauseId, Rule> = {
   'gc-pressure': gcPressure,
   'lock-contention': lockContention,
   'channel-blocking': channelBlocking,
@@ -21,4 +26,13 @@ export const RULES: Partial<Record<CauseId, Rule>> = {
   'goroutine-leak': goroutineLeak,
   'go-scheduler-latency': goSchedulerLatency,
   'downstream-latency': downstreamLatency,
+  'cpu-throttling': cpuThrottling,
+  'runqueue-contention': runqueueContention,
+  'disk-io-latency': diskIoLatency,
+  'memory-reclaim': memoryReclaim,
+  'tcp-retransmits': tcpRetransmits,
+  'accept-queue-overflow': acceptQueueOverflow,
+  'softirq-saturation': softirqSaturation,
+  'hardirq-latency': hardirqLatency,
+  'cpu-steal': cpuSteal,
 };

@@ -41,3 +41,17 @@ export async function scrapeInterval(t: PromTarget, selector: string | undefined
   const gaps = pts.slice(1).map(([ts], i) => ts - pts[i][0]).filter((g) => g > 0);
   return gaps.length ? median(gaps) : 15;
 }
+
+/**
+ * The node_exporter series of this machine, for a local target: the only node_exporter instance,
+ * or the one scraped on loopback or this host's name. Undefined when none or ambiguous.
+ */
+export async function localNodeSelector(t: PromTarget, hostnames: string[], signal?: AbortSignal): Promise<{ selector?: string; note?: string }> {
+  const series = await instant(t, 'count by (job, instance) (node_cpu_seconds_total{mode="idle"})', signal);
+  if (series.length === 0) return { note: 'no node_exporter series (node_cpu_seconds_total) in Prometheus: node-level CPU, PSI and TCP series not collected' };
+  const local = (inst: string) => ['127.0.0.1', 'localhost', '[::1]', ...hostnames].some((h) => inst === h || inst.startsWith(`${h}:`));
+  const pick = series.length === 1 ? series[0] : series.filter((s) => local(s.labels.instance ?? '')).length === 1 ? series.find((s) => local(s.labels.instance ?? '')) : undefined;
+  if (!pick) return { note: `${series.length} node_exporter instances and none clearly this machine: pass --node-selector '{instance="…"}'` };
+  const parts = ['job', 'instance'].filter((k) => pick.labels[k] !== undefined).map((k) => `${k}=${quote(pick.labels[k])}`);
+  return { selector: `{${parts.join(',')}}` };
+}

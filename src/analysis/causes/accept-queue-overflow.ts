@@ -1,0 +1,46 @@
+/**
+ * accept-queue-overflow: connections complete the handshake faster than the service accepts them;
+ * with the listen backlog full the kernel drops the final ACK or SYN, and the client retries after
+ * a second or more. None of that reaches the server's latency histogram.
+ */
+import { clamp01, fmtNum } from '../../util/num.js';
+import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+
+export const acceptQueueOverflow: Rule = (ev, f) => {
+  const reasons: string[] = [];
+  const support: string[] = [];
+  const evidence: Finding['evidence'] = [];
+  const missing: string[] = [];
+  let effect = 0;
+  const k = f.kernel;
+
+  const t = k?.tcp;
+  const overflows = t?.['TcpExt:ListenOverflows'] ?? 0, drops = t?.['TcpExt:ListenDrops'] ?? 0;
+  const rate = f.spike.metrics.request_rate?.mean;
+  if (t && (overflows > 0 || drops > 0)) {
+    support.push('/proc/net/netstat');
+    reasons.push(`${fmtNum(overflows)} listen-queue overflows and ${fmtNum(drops)} dropped connection attempts in ${fmtNum(k!.seconds)} s in the target's network namespace: each costs the client a SYN retransmit (1 s, then 2 s, …).`);
+    const perSec = Math.max(overflows, drops) / k!.seconds;
+    // One refused attempt per hundred requests already dominates the clients' P99.
+    effect = Math.max(effect, rate ? clamp01(perSec / (0.01 * rate)) : clamp01(perSec));
+    evidence.push(...kernelRefs(f, 'procfs', '/proc/PID/net/netstat (ListenOverflows, ListenDrops)'));
+  } else if (!t) missing.push('/proc/net/netstat');
+
+  const ports = new Set(k?.ports ?? []);
+  const full = (k?.listen ?? []).filter((l) => ports.has(l.port) && l.backlog > 0 && l.queued >= 0.8 * l.backlog);
+  for (const l of full) {
+    support.push('listen queue');
+    reasons.push(`Port ${l.port}'s accept queue held ${fmtNum(l.queued)} of ${fmtNum(l.backlog)} connections at the end of the capture: the service is not accepting fast enough (or its backlog, capped by net.core.somaxconn, is too small).`);
+    effect = Math.max(effect, 0.5);
+  }
+
+  const node = metricRise(f, 'node_listen_overflows', 3, 0.1) ?? metricRise(f, 'node_listen_drops', 3, 0.1);
+  if (node?.rose) {
+    support.push('node_netstat_TcpExt_ListenOverflows');
+    reasons.push(`Node listen overflows ${fmtNum(node.spike)}/s in the spike${node.base !== undefined ? ` vs ${fmtNum(node.base)}/s in the baseline` : ''}.`);
+    evidence.push(...metricRef(ev, 'node_listen_overflows', 'node listen overflows'));
+    if (!t) effect = Math.max(effect, 0.4);
+  }
+  if (support.length === 0) return null;
+  return { id: 'accept-queue-overflow', effect, support, reasons, evidence, missing, frames: [], profiles: [], serverBlind: true };
+};

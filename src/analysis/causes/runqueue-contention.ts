@@ -1,0 +1,67 @@
+/**
+ * runqueue-contention: the target's threads are runnable but wait for a CPU that other work holds
+ * (noisy neighbours, too many busy processes per core). Distinct from throttling, whose stalls also
+ * show as run-queue wait: when cpu.stat explains the wait, this rule stays silent.
+ */
+import { clamp01, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
+import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+
+export const runqueueContention: Rule = (ev, f) => {
+  const reasons: string[] = [];
+  const support: string[] = [];
+  const evidence: Finding['evidence'] = [];
+  const missing: string[] = [];
+  let effect = 0;
+  const k = f.kernel;
+  if (!k) return null;
+
+  // Throttled time is run-queue wait too; subtract what the quota explains.
+  const cg = k.cgroup;
+  const throttled = cg?.throttledPeriods !== undefined && cg.periods ? cg.throttledPeriods / cg.periods : 0;
+
+  const t = k.threads;
+  if (t && t.runSeconds > 0) {
+    const waitPerRun = t.runqueueWaitSeconds / t.runSeconds;
+    const waiting = t.runqueueWaitSeconds / k.seconds;
+    if (waitPerRun >= 0.25 && waiting >= 0.05) {
+      support.push('per-thread schedstat');
+      reasons.push(`The target's ${fmtNum(t.count)} threads waited ${fmtDuration(t.runqueueWaitSeconds)} on run queues while running ${fmtDuration(t.runSeconds)} in ${fmtNum(k.seconds)} s: every millisecond of CPU cost ${fmtDuration(waitPerRun * 1e-3)} of waiting for one.`);
+      effect = Math.max(effect, clamp01(waitPerRun / 1.5));
+      evidence.push(...kernelRefs(f, 'procfs', 'per-thread schedstat (run and run-queue wait time)'));
+    }
+  } else missing.push('per-thread schedstat');
+
+  const rq = k.runq;
+  if (rq && rq.count >= 20 && rq.p99Us >= 5000) {
+    support.push('bpftrace run-queue latency');
+    reasons.push(`Run-queue latency of the target's threads: p99 ${fmtDuration(rq.p99Us / 1e6)}, mean ${fmtDuration(rq.meanUs / 1e6)} over ${fmtNum(rq.count)} wake-ups.`);
+    effect = Math.max(effect, clamp01(rq.p99Us / 20000));
+    evidence.push(...kernelRefs(f, 'bpf:runqlat', 'run-queue latency histogram'));
+  } else if (!rq) missing.push('bpftrace run-queue latency');
+
+  const psi = k.cgroup?.psi?.cpu ?? k.psi.cpu;
+  const m = metricRise(f, 'node_psi_cpu', 1.5, 0.1);
+  if (support.length > 0 && psi !== undefined && psi >= 0.2) {
+    support.push('PSI cpu');
+    reasons.push(`CPU pressure: some task was waiting for a CPU ${fmtPct(psi)} of the time.`);
+  } else if (support.length > 0 && m?.rose) {
+    support.push('node_pressure_cpu_waiting_seconds_total');
+    reasons.push(`Node CPU pressure ${fmtPct(m.spike)} in the spike${m.base !== undefined ? ` vs ${fmtPct(m.base)} in the baseline` : ''}.`);
+    evidence.push(...metricRef(ev, 'node_psi_cpu', 'node CPU pressure'));
+  }
+  if (support.length === 0) return null;
+  if (throttled >= 0.05) {
+    // The quota, not the neighbours, is what kept the threads off the CPU.
+    if (throttled >= 0.2 || effect < 0.5) return null;
+    effect *= 0.5;
+    reasons.push(`Part of this wait is CPU throttling (${fmtPct(throttled)} of periods throttled).`);
+  }
+  // Who holds the CPUs: the node's busy time beyond the target's own.
+  const modes = k.cpuModes, cpus = k.cpus;
+  const own = f.spike.metrics.cpu_cores?.mean ?? cg?.usageCores;
+  if (modes && cpus) {
+    const busyCores = modes.busy * cpus;
+    reasons.push(`The node's ${fmtNum(cpus)} CPUs were ${fmtPct(modes.busy)} busy${own !== undefined ? `; the target used ${fmtNum(own)} cores, other processes about ${fmtNum(Math.max(0, busyCores - own))}` : ''}.`);
+  }
+  return { id: 'runqueue-contention', effect, support, reasons, evidence, missing, frames: [], profiles: [] };
+};
