@@ -6,7 +6,7 @@ import type { Evidence, WindowEvidence } from '../evidence/model.js';
 import { sumWhere, type Folded } from '../sources/pprof/fold.js';
 import { summarise, type SeriesSummary } from '../sources/prometheus/parse.js';
 import type { MetricKey } from '../sources/prometheus/queries.js';
-import type { KernelFacts } from './kernel-facts.js';
+import { deriveKernelFacts, type KernelFacts } from './kernel-facts.js';
 import { classifyStack, firstAppFrame, goroutineStart, isObserver, isOutboundCall, isRequestPath, WAIT_CATEGORIES, type FrameCategory } from './frames.js';
 
 /** Where a request goroutine is: parked in a wait category, in an outbound call, or running/runnable. */
@@ -87,7 +87,7 @@ export interface Facts {
 }
 
 export function deriveFacts(ev: Evidence): Facts {
-  return { spike: windowFacts(ev, ev.spike), baseline: ev.baseline ? windowFacts(ev, ev.baseline) : undefined };
+  return { spike: windowFacts(ev, ev.spike), baseline: ev.baseline ? windowFacts(ev, ev.baseline) : undefined, kernel: deriveKernelFacts(ev) };
 }
 
 function windowFacts(ev: Evidence, w: WindowEvidence): WindowFacts {

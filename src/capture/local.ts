@@ -8,6 +8,8 @@ import { BundleWriter } from '../evidence/bundle.js';
 import type { CollectorEntry, TimeWindow } from '../evidence/manifest.js';
 import type { ProfileKind } from '../evidence/model.js';
 import { SleuthError, describe } from '../errors.js';
+import { localReader } from '../sources/procfs/capture.js';
+import { captureProcfs } from './kernel.js';
 import { capturePprofWindow, type CollectorHooks, type PprofTarget } from '../sources/pprof/capture.js';
 import { capturePrometheus, queryRange, type PromTarget } from '../sources/prometheus/capture.js';
 import { findLatencyMetric, localNodeSelector, scrapeInterval, selectorForPort } from '../sources/prometheus/discover.js';
@@ -119,19 +121,19 @@ async function captureInto(writer: BundleWriter, proc: LocalProcess, o: LocalOpt
     }
   }
 
-  // Profiles of the present, concurrently; their window is the spike when it is ongoing.
+  // Profiles and kernel evidence of the present, all concurrently; their window is the spike when it is ongoing.
   const captureStart = now();
   const kinds = o.kinds;
-  if (pprof) {
-    await capturePprofWindow(pprof, { window: 'spike', seconds: o.durationSeconds, goroutineSnapshots: 10, kinds }, writer, signal, hooks);
-  } else {
+  const profiles = async () => {
+    if (pprof) return capturePprofWindow(pprof, { window: 'spike', seconds: o.durationSeconds, goroutineSnapshots: 10, kinds }, writer, signal, hooks);
     const err = notFoundPprof(proc);
     for (const kind of kinds) {
       const e: CollectorEntry = { name: `pprof.${kind}`, window: 'spike', status: 'failed', message: `${err.message} — ${err.hint}`, artifacts: [] };
       writer.record(e);
       hooks.done?.(e);
     }
-  }
+  };
+  await Promise.all([profiles(), captureProcfs({ pid: proc.pid, seconds: o.durationSeconds, reader: localReader() }, writer, signal, hooks)]);
   const captureEnd = now();
   const interrupted = signal.aborted;
 
@@ -174,6 +176,7 @@ async function captureInto(writer: BundleWriter, proc: LocalProcess, o: LocalOpt
       prometheusUrl: o.prometheus ? redactUrl(o.prometheus.url) : undefined,
       selector,
       latencyMetric,
+      ports: proc.listenPorts,
     },
     windows,
   });

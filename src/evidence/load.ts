@@ -4,6 +4,8 @@ import { fold, type Folded } from '../sources/pprof/fold.js';
 import { combine, parsePromResponse } from '../sources/prometheus/parse.js';
 import type { MetricKey } from '../sources/prometheus/queries.js';
 import { inputError } from '../errors.js';
+import { parseBpftrace } from '../sources/bpftrace/parse.js';
+import { kernelDelta } from '../sources/procfs/parse.js';
 import type { Bundle } from './bundle.js';
 import type { CollectorEntry, WindowName } from './manifest.js';
 import {
@@ -23,7 +25,7 @@ export async function loadEvidence(bundle: Bundle): Promise<Evidence> {
     const tw = m.windows[w];
     return tw ? { window: w, start: Date.parse(tw.start) / 1000, end: Date.parse(tw.end) / 1000, profiles: {} } : undefined;
   };
-  const ev: Evidence = { dir: bundle.dir, manifest: m, spike: win('spike')!, baseline: win('baseline'), metrics: {}, gaps: [] };
+  const ev: Evidence = { dir: bundle.dir, manifest: m, spike: win('spike')!, baseline: win('baseline'), metrics: {}, kernel: { bpf: {} }, gaps: [] };
   if (!m.complete) ev.gaps.push(`the capture did not finish${m.incompleteReason ? ` (${m.incompleteReason})` : ''}: this bundle is partial`);
 
   for (const c of m.collectors) {
@@ -33,6 +35,8 @@ export async function loadEvidence(bundle: Bundle): Promise<Evidence> {
     }
     if (c.name.startsWith('pprof.')) await loadProfile(bundle, c, ev);
     else if (c.name === 'prometheus') await loadMetrics(bundle, c, ev);
+    else if (c.name === 'procfs') await loadProcfs(bundle, c, ev);
+    else if (c.name.startsWith('bpftrace.')) await loadBpf(bundle, c, ev);
   }
   return ev;
 }
@@ -94,4 +98,26 @@ async function loadMetrics(bundle: Bundle, c: CollectorEntry, ev: Evidence): Pro
     const me: MetricEvidence = { key, query: queries[key] ?? '', artifact: rel, points };
     ev.metrics[key] = me;
   }
+}
+
+/** Before/after reads of procfs and cgroup files → deltas over the capture window. */
+async function loadProcfs(bundle: Bundle, c: CollectorEntry, ev: Evidence): Promise<void> {
+  const seconds = Number(c.meta?.seconds);
+  if (!(seconds > 0)) throw inputError(`${path.join(bundle.dir, 'manifest.json')}: collector procfs has no meta.seconds (the window between its two reads)`);
+  const snap: Record<'before' | 'after', Record<string, string>> = { before: {}, after: {} };
+  for (const rel of c.artifacts) {
+    const m = /^procfs\/(before|after)\/(.+)$/.exec(rel);
+    if (m) snap[m[1] as 'before' | 'after'][m[2]] = (await bundle.read(rel)).toString('utf8');
+  }
+  const delta = kernelDelta(snap.before, snap.after, seconds);
+  ev.kernel.procfs = { delta, artifacts: c.artifacts };
+  for (const g of delta.gaps) ev.gaps.push(`procfs: ${g}`);
+}
+
+async function loadBpf(bundle: Bundle, c: CollectorEntry, ev: Evidence): Promise<void> {
+  const script = c.name.slice('bpftrace.'.length);
+  const rel = c.artifacts[0];
+  if (!rel) return;
+  const output = parseBpftrace((await bundle.read(rel)).toString('utf8'), path.join(bundle.dir, rel));
+  ev.kernel.bpf[script] = { output, artifact: rel, seconds: Number(c.meta?.seconds) || 0 };
 }

@@ -42,6 +42,8 @@ export interface TargetDescription {
   prometheusUrl?: string;
   selector?: string;
   latencyMetric?: string;
+  /** TCP ports the target listens on: its own sockets among host-wide kernel evidence. */
+  ports?: number[];
   [key: string]: unknown;
 }
 

@@ -1,6 +1,8 @@
 /** The typed evidence the analysis reads: loaded from a bundle, independent of how it was captured. */
 import type { Folded } from '../sources/pprof/fold.js';
 import type { MetricKey } from '../sources/prometheus/queries.js';
+import type { BpfOutput } from '../sources/bpftrace/parse.js';
+import type { KernelDelta } from '../sources/procfs/parse.js';
 import type { Manifest, WindowName } from './manifest.js';
 
 export type ProfileKind = 'cpu' | 'goroutine' | 'mutex' | 'block' | 'heap' | 'allocs';
@@ -43,12 +45,20 @@ export interface WindowEvidence {
   profiles: Partial<Record<ProfileKind, ProfileEvidence>>;
 }
 
+/** Kernel evidence of the capture window: procfs/cgroup deltas and bpftrace outputs. */
+export interface KernelEvidence {
+  procfs?: { delta: KernelDelta; artifacts: string[] };
+  /** Parsed bpftrace output by script name (runqlat, offcpu, …). */
+  bpf: Record<string, { output: BpfOutput; artifact: string; seconds: number }>;
+}
+
 export interface Evidence {
   dir: string;
   manifest: Manifest;
   spike: WindowEvidence;
   baseline?: WindowEvidence;
   metrics: Partial<Record<MetricKey, MetricEvidence>>;
+  kernel: KernelEvidence;
   /** Things that could not be used, in plain words (named artifacts or collectors). */
   gaps: string[];
 }

@@ -27,10 +27,11 @@ export const acceptQueueOverflow: Rule = (ev, f) => {
   } else if (!t) missing.push('/proc/net/netstat');
 
   const ports = new Set(k?.ports ?? []);
-  const full = (k?.listen ?? []).filter((l) => ports.has(l.port) && l.backlog > 0 && l.queued >= 0.8 * l.backlog);
+  // /proc/net/tcp shows how many wait, not the limit (0 = unknown): a standing queue is itself a sign.
+  const full = (k?.listen ?? []).filter((l) => ports.has(l.port) && (l.backlog > 0 ? l.queued >= 0.8 * l.backlog : l.queued >= 8));
   for (const l of full) {
-    support.push('listen queue');
-    reasons.push(`Port ${l.port}'s accept queue held ${fmtNum(l.queued)} of ${fmtNum(l.backlog)} connections at the end of the capture: the service is not accepting fast enough (or its backlog, capped by net.core.somaxconn, is too small).`);
+    if (!support.includes('listen queue')) support.push('listen queue');
+    reasons.push(`Port ${l.port}'s accept queue held ${fmtNum(l.queued)}${l.backlog > 0 ? ` of ${fmtNum(l.backlog)}` : ''} connections at the end of the capture: the service is not accepting fast enough (or its backlog, capped by net.core.somaxconn, is too small).`);
     effect = Math.max(effect, 0.5);
   }
 

@@ -1,0 +1,45 @@
+/**
+ * Kernel evidence over the capture window, next to the pprof collectors and concurrent with them:
+ * procfs/cgroup files read before and after (their deltas), and the bpftrace scripts. Each failing
+ * collector is recorded with its reason; none of them stops the others.
+ */
+import type { BundleWriter } from '../evidence/bundle.js';
+import type { CollectorEntry } from '../evidence/manifest.js';
+import { SleuthError, describe } from '../errors.js';
+import { sleep, type CollectorHooks } from '../sources/pprof/capture.js';
+import { readProcfs, type FileReader } from '../sources/procfs/capture.js';
+
+export interface KernelCapture {
+  pid: number;
+  seconds: number;
+  reader: FileReader;
+}
+
+/** Read procfs/cgroup files, wait the window, read them again; both reads go into the bundle. */
+export async function captureProcfs(o: KernelCapture, writer: BundleWriter, signal: AbortSignal, hooks: CollectorHooks = {}): Promise<void> {
+  const started = Date.now();
+  const entry: CollectorEntry = { name: 'procfs', window: 'spike', status: 'ok', artifacts: [], startedAt: new Date(started).toISOString() };
+  hooks.start?.(entry.name);
+  try {
+    const before = await readProcfs(o.pid, o.reader);
+    if (!before['proc/stat']) throw new SleuthError('unavailable', 'cannot read /proc/stat');
+    const t0 = Date.now();
+    // Ctrl-C ends the window early; the second read still gives a valid, shorter delta.
+    await sleep(o.seconds * 1000, signal).catch((err) => {
+      if (!(err instanceof SleuthError && err.kind === 'interrupted')) throw err;
+    });
+    const after = await readProcfs(o.pid, o.reader);
+    const seconds = (Date.now() - t0) / 1000;
+    for (const [when, files] of [['before', before], ['after', after]] as const) {
+      for (const [key, text] of Object.entries(files)) entry.artifacts.push(await writer.writeArtifact(`procfs/${when}/${key}`, text));
+    }
+    entry.meta = { seconds };
+    if (!after['pid/status']) entry.message = `pid ${o.pid} exited during the window: its own files are missing from the second read`;
+  } catch (err) {
+    entry.status = 'failed';
+    entry.message = describe(err);
+  }
+  entry.durationMs = Date.now() - started;
+  writer.record(entry);
+  hooks.done?.(entry);
+}
