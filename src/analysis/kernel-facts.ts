@@ -35,7 +35,7 @@ export interface KernelFacts {
     psi?: Psi;
   };
   /** The target's threads (per-thread schedstat): seconds on CPU and waiting on a run queue. */
-  threads?: { count: number; runSeconds: number; runqueueWaitSeconds: number };
+  threads?: { count: number; runSeconds: number; runqueueWaitSeconds: number; timeslices: number };
   /** Run-queue latency of the target's threads (bpftrace). */
   runq?: LatencyStats;
   /** Node-wide pressure stall ("some") fractions. */
@@ -129,7 +129,7 @@ function fromProcfs(k: KernelFacts, d: KernelDelta): void {
       psi: c.psi ? { cpu: c.psi.cpu?.someFraction, io: c.psi.io?.someFraction, memory: c.psi.memory?.someFraction } : undefined,
     };
   }
-  if (d.threads) k.threads = { count: d.threads.count, runSeconds: d.threads.runSeconds, runqueueWaitSeconds: d.threads.runqueueWaitSeconds };
+  if (d.threads) k.threads = { ...d.threads };
   if (Object.keys(d.tcp).length) k.tcp = d.tcp;
   if (d.listen.length) k.listen = d.listen.map((l) => ({ port: l.port, queued: l.queued, backlog: l.backlog ?? 0 }));
   k.interrupts = d.interrupts

@@ -7,6 +7,9 @@ import type { BundleWriter } from '../evidence/bundle.js';
 import type { CollectorEntry } from '../evidence/manifest.js';
 import { SleuthError, describe } from '../errors.js';
 import { sleep, type CollectorHooks } from '../sources/pprof/capture.js';
+import { parseBpftrace } from '../sources/bpftrace/parse.js';
+import { bpftraceAvailable, runBpftrace } from '../sources/bpftrace/run.js';
+import { missingProbes, scriptInvocation, type ScriptName } from '../sources/bpftrace/scripts.js';
 import { readProcfs, type FileReader } from '../sources/procfs/capture.js';
 
 export interface KernelCapture {
@@ -42,4 +45,43 @@ export async function captureProcfs(o: KernelCapture, writer: BundleWriter, sign
   entry.durationMs = Date.now() - started;
   writer.record(entry);
   hooks.done?.(entry);
+}
+
+export interface BpfCapture {
+  pid: number;
+  seconds: number;
+  scripts: ScriptName[];
+  /** The bpftrace binary (default: bpftrace on PATH). */
+  bpftrace?: string;
+}
+
+/**
+ * Run the bpftrace scripts concurrently for the window; each is one collector. When bpftrace cannot
+ * run at all (missing, not root, no tracefs) every script fails with that one reason, without trying.
+ */
+export async function captureBpf(o: BpfCapture, writer: BundleWriter, signal: AbortSignal, hooks: CollectorHooks = {}): Promise<void> {
+  const avail = await bpftraceAvailable({ bpftrace: o.bpftrace });
+  await Promise.all(o.scripts.map(async (name) => {
+    const started = Date.now();
+    const entry: CollectorEntry = { name: `bpftrace.${name}`, window: 'spike', status: 'ok', artifacts: [], startedAt: new Date(started).toISOString(), meta: { seconds: o.seconds } };
+    hooks.start?.(entry.name);
+    try {
+      if (!avail.ok) throw new SleuthError('unavailable', avail.reason);
+      const inv = scriptInvocation(name, { tgid: o.pid, seconds: o.seconds });
+      const r = await runBpftrace({ ...inv, format: 'text', bpftrace: o.bpftrace, signal });
+      entry.artifacts.push(await writer.writeArtifact(`bpftrace/${name}.txt`, r.stdout));
+      // bpftrace 0.17 drops a uprobe whose symbol is missing and still exits 0: zeros would lie.
+      const short = missingProbes(name, parseBpftrace(r.stdout, name));
+      if (short) {
+        entry.status = 'failed';
+        entry.message = short;
+      }
+    } catch (err) {
+      entry.status = 'failed';
+      entry.message = signal.aborted ? 'interrupted' : `${describe(err)}${err instanceof SleuthError && err.hint ? ` (${err.hint})` : ''}`;
+    }
+    entry.durationMs = Date.now() - started;
+    writer.record(entry);
+    hooks.done?.(entry);
+  }));
 }

@@ -9,7 +9,8 @@ import type { CollectorEntry, TimeWindow } from '../evidence/manifest.js';
 import type { ProfileKind } from '../evidence/model.js';
 import { SleuthError, describe } from '../errors.js';
 import { localReader } from '../sources/procfs/capture.js';
-import { captureProcfs } from './kernel.js';
+import type { ScriptName } from '../sources/bpftrace/scripts.js';
+import { captureBpf, captureProcfs } from './kernel.js';
 import { capturePprofWindow, type CollectorHooks, type PprofTarget } from '../sources/pprof/capture.js';
 import { capturePrometheus, queryRange, type PromTarget } from '../sources/prometheus/capture.js';
 import { findLatencyMetric, localNodeSelector, scrapeInterval, selectorForPort } from '../sources/prometheus/discover.js';
@@ -34,6 +35,9 @@ export interface LocalOptions {
   durationSeconds: number;
   out?: string;
   kinds: ProfileKind[];
+  /** bpftrace scripts to run (none with --no-bpf). */
+  bpfScripts: ScriptName[];
+  bpftrace?: string;
 }
 
 export interface CaptureResult {
@@ -133,7 +137,12 @@ async function captureInto(writer: BundleWriter, proc: LocalProcess, o: LocalOpt
       hooks.done?.(e);
     }
   };
-  await Promise.all([profiles(), captureProcfs({ pid: proc.pid, seconds: o.durationSeconds, reader: localReader() }, writer, signal, hooks)]);
+  await Promise.all([
+    profiles(),
+    captureProcfs({ pid: proc.pid, seconds: o.durationSeconds, reader: localReader() }, writer, signal, hooks),
+    o.bpfScripts.length ? captureBpf({ pid: proc.pid, seconds: o.durationSeconds, scripts: o.bpfScripts, bpftrace: o.bpftrace }, writer, signal, hooks) : undefined,
+  ]);
+  if (!o.bpfScripts.length) writer.record({ name: 'bpftrace', status: 'not-enabled', message: '--no-bpf: kernel tracing not run', artifacts: [] });
   const captureEnd = now();
   const interrupted = signal.aborted;
 

@@ -6,6 +6,7 @@ import { captureLocal } from '../capture/local.js';
 import { PROFILE_KINDS, type ProfileKind } from '../evidence/model.js';
 import { SleuthError, usageError } from '../errors.js';
 import type { PromTarget } from '../sources/prometheus/capture.js';
+import { SCRIPT_NAMES } from '../sources/bpftrace/scripts.js';
 import { selectorBody } from '../sources/prometheus/queries.js';
 import { parsePid } from '../target/local.js';
 import { makeLogger } from '../ui/log.js';
@@ -32,6 +33,8 @@ export interface InvestigateFlags {
   since: string;
   duration: string;
   profiles: string;
+  bpf: boolean;
+  bpftrace: string;
   out?: string;
   format: Format;
   flamegraphs: boolean;
@@ -88,7 +91,7 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
   const progress = makeProgress({ quiet: g.quiet });
   try {
     const { dir, interrupted } = await captureLocal(
-      { pid, pprof: f.pprof ? { baseUrl: f.pprof.replace(/\/+$/, '') } : undefined, prometheus, selector: f.selector, nodeSelector: f.nodeSelector, latencyMetric: f.latencyMetric, sinceSeconds, durationSeconds, out: f.out, kinds },
+      { pid, pprof: f.pprof ? { baseUrl: f.pprof.replace(/\/+$/, '') } : undefined, prometheus, selector: f.selector, nodeSelector: f.nodeSelector, latencyMetric: f.latencyMetric, sinceSeconds, durationSeconds, out: f.out, kinds, bpfScripts: f.bpf ? SCRIPT_NAMES : [], bpftrace: f.bpftrace },
       progress,
       ac.signal,
     );

@@ -149,6 +149,8 @@ export function buildProgram(): Command {
     .option('--since <duration>', 'how far back to look for the spike', '30m')
     .option('--duration <duration>', 'how long to capture profiles', '15s')
     .option('--profiles <kinds>', 'profiles to capture', 'cpu,goroutine,mutex,block,heap,allocs')
+    .option('--no-bpf', 'do not run the bpftrace scripts (kernel evidence then comes from procfs, cgroups and Prometheus only)')
+    .option('--bpftrace <path>', 'the bpftrace binary', 'bpftrace')
     .option('--out <dir>', 'bundle directory (default: p99sleuth-<process>-<time>); the report goes into <dir>/report')
     .addOption(formatOption())
     .option('--no-flamegraphs', 'do not write flame graphs')

@@ -26,7 +26,7 @@ test('a failure in the middle of a capture still leaves a marked, partial bundle
     stop() {},
   };
   await assert.rejects(
-    captureLocal({ pid: lab.pid, sinceSeconds: 600, durationSeconds: 1, out, kinds: ['heap', 'cpu'] }, progress, new AbortController().signal),
+    captureLocal({ pid: lab.pid, sinceSeconds: 600, durationSeconds: 1, out, kinds: ['heap', 'cpu'], bpfScripts: [] }, progress, new AbortController().signal),
     /display broke/,
   );
   const m = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));

@@ -19,23 +19,25 @@ export const runqueueContention: Rule = (ev, f) => {
   const cg = k.cgroup;
   const throttled = cg?.throttledPeriods !== undefined && cg.periods ? cg.throttledPeriods / cg.periods : 0;
 
+  // A wake-up that waits tens of microseconds is normal on a shared host; requests feel waits of
+  // milliseconds, several per request (read, handler, downstream call, write).
+  const p99 = f.spike.metrics.latency_p99?.max;
   const t = k.threads;
-  if (t && t.runSeconds > 0) {
-    const waitPerRun = t.runqueueWaitSeconds / t.runSeconds;
-    const waiting = t.runqueueWaitSeconds / k.seconds;
-    if (waitPerRun >= 0.25 && waiting >= 0.05) {
+  if (t && t.timeslices > 0) {
+    const perSlice = t.runqueueWaitSeconds / t.timeslices;
+    if (perSlice >= 0.5e-3 && t.runqueueWaitSeconds / k.seconds >= 0.05) {
       support.push('per-thread schedstat');
-      reasons.push(`The target's ${fmtNum(t.count)} threads waited ${fmtDuration(t.runqueueWaitSeconds)} on run queues while running ${fmtDuration(t.runSeconds)} in ${fmtNum(k.seconds)} s: every millisecond of CPU cost ${fmtDuration(waitPerRun * 1e-3)} of waiting for one.`);
-      effect = Math.max(effect, clamp01(waitPerRun / 1.5));
+      reasons.push(`The target's ${fmtNum(t.count)} threads waited ${fmtDuration(perSlice)} on average for a CPU each time they became runnable (${fmtNum(t.timeslices)} times, ${fmtDuration(t.runqueueWaitSeconds)} in all, while running ${fmtDuration(t.runSeconds)}) in ${fmtNum(k.seconds)} s.`);
+      effect = Math.max(effect, clamp01(perSlice / 2e-3));
       evidence.push(...kernelRefs(f, 'procfs', 'per-thread schedstat (run and run-queue wait time)'));
     }
   } else missing.push('per-thread schedstat');
 
   const rq = k.runq;
-  if (rq && rq.count >= 20 && rq.p99Us >= 5000) {
+  if (rq && rq.count >= 20 && rq.p99Us >= 5000 && rq.meanUs >= 300) {
     support.push('bpftrace run-queue latency');
     reasons.push(`Run-queue latency of the target's threads: p99 ${fmtDuration(rq.p99Us / 1e6)}, mean ${fmtDuration(rq.meanUs / 1e6)} over ${fmtNum(rq.count)} wake-ups.`);
-    effect = Math.max(effect, clamp01(rq.p99Us / 20000));
+    effect = Math.max(effect, p99 ? clamp01(rq.p99Us / 1e6 / p99) : clamp01(rq.p99Us / 20000));
     evidence.push(...kernelRefs(f, 'bpf:runqlat', 'run-queue latency histogram'));
   } else if (!rq) missing.push('bpftrace run-queue latency');
 
