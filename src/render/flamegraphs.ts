@@ -8,6 +8,7 @@ import { CATALOGUE, type CauseId } from '../analysis/catalogue.js';
 import type { Analysis } from '../analysis/flow.js';
 import type { Evidence, ProfileKind } from '../evidence/model.js';
 import { SleuthError } from '../errors.js';
+import { stacksToFolded } from '../sources/bpftrace/parse.js';
 import { diff, type Folded } from '../sources/pprof/fold.js';
 import { isObserver, isRequestPath } from '../analysis/frames.js';
 import { renderFlameGraph, toFolded } from './flamegraph/index.js';
@@ -95,5 +96,43 @@ export async function writeFlameGraphs(ev: Evidence, a: Analysis, outDir: string
     }
     for (const r of causes) (byCause[r.id] ??= []).push(...mine);
   }
+
+  // Kernel + user stacks from bpftrace: where threads ran, and why they slept.
+  for (const g of KERNEL_GRAPHS) {
+    const b = ev.kernel.bpf[g.script];
+    const map = b?.output.maps[g.map];
+    if (!map) continue;
+    const folded = stacksToFolded(map, { sampleType: g.sampleType });
+    if (folded.total <= 0) continue;
+    const reported = new Set(a.reported.map((r) => r.id));
+    const annotations: FlameAnnotation[] = KERNEL_WAITS.filter((w) => g.script === 'offcpu' || w.onCpu).map((w) => ({
+      id: w.cause,
+      label: `${w.label}${reported.has(w.cause) ? ` — ${w.cause} reported` : ''}`,
+      color: CATALOGUE[w.cause].color,
+      patterns: w.patterns,
+    }));
+    const title = `${g.title} — ${ev.manifest.target.description}`;
+    const subtitle = 'kernel frames end in _[k]; coloured frames are kernel wait reasons';
+    const svg = await write(`${g.script}.svg`, renderFlameGraph({ title, subtitle, unit: g.sampleType.unit, sampleType: g.sampleType.type, stacks: folded.stacks, annotations }));
+    await write(`${g.script}.folded`, toFolded(folded.stacks));
+    for (const w of KERNEL_WAITS) if (reported.has(w.cause) && (g.script === 'offcpu' || w.onCpu)) (byCause[w.cause] ??= []).push(svg);
+  }
   return { files, byCause };
 }
+
+const KERNEL_GRAPHS = [
+  { script: 'offcpu', map: '@offcpu_us', title: 'Off-CPU time by kernel + user stack (bpftrace, sleeps ≥ 1 ms)', sampleType: { type: 'off-cpu', unit: 'microseconds' } },
+  { script: 'oncpu', map: '@oncpu', title: 'On-CPU, kernel + user stacks (bpftrace, 99 Hz)', sampleType: { type: 'samples', unit: 'count' } },
+] as const;
+
+/**
+ * Kernel frames that say why a thread waited, by the cause they belong to. Thread-level stacks of Go
+ * show futex parking for channel and mutex waits (those are read from pprof instead); these are the
+ * waits only the kernel sees.
+ */
+const KERNEL_WAITS: Array<{ cause: CauseId; label: string; patterns: RegExp[]; onCpu?: boolean }> = [
+  { cause: 'disk-io-latency', label: 'waiting on storage (fsync, writeback, block I/O)', patterns: [/^(io_schedule\w*|blk_\w+|bio_\w+|submit_bio\w*|jbd2\w*|\w+_sync_file|vfs_fsync\w*|file_write_and_wait\w*|filemap_fdatawait\w*|\w*wait_on_page_writeback|folio_wait\w*|__filemap_fdatawrite\w*)_\[k\]$/] },
+  { cause: 'memory-reclaim', label: 'reclaiming memory', patterns: [/^(try_to_free_\w+|shrink_\w+|\w*reclaim\w*|mem_cgroup_handle_over_high|balance_dirty_pages\w*|throttle_direct_reclaim)_\[k\]$/], onCpu: true },
+  { cause: 'tcp-retransmits', label: 'network stack', patterns: [/^(tcp_\w+|inet_\w+|sk_wait_\w+|sock_\w+)_\[k\]$/], onCpu: true },
+  { cause: 'softirq-saturation', label: 'softirq work', patterns: [/^(__do_softirq|handle_softirqs|net_rx_action|do_softirq\w*|irq_exit\w*)_\[k\]$/], onCpu: true },
+];
