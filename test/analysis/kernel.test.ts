@@ -1,0 +1,89 @@
+/**
+ * The kernel and hardware rules on real kernel evidence: procfs/cgroup snapshots and bpftrace output
+ * recorded on this project's machines (fixtures/procfs, fixtures/bpftrace), attached to a real
+ * user-space bundle. Each rule fires on the evidence of its cause and stays silent on the others.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { analyse } from '../../src/analysis/flow.js';
+import type { CauseId } from '../../src/analysis/catalogue.js';
+import { openBundle } from '../../src/evidence/bundle.js';
+import { loadEvidence } from '../../src/evidence/load.js';
+import type { Evidence } from '../../src/evidence/model.js';
+import { parseBpftrace } from '../../src/sources/bpftrace/parse.js';
+import { kernelDelta } from '../../src/sources/procfs/parse.js';
+import { bundle, ROOT } from '../helpers.js';
+import { loadSnapshot, windowSeconds } from '../sources/procfs/snapshot.js';
+
+const KERNEL: CauseId[] = ['cpu-throttling', 'runqueue-contention', 'disk-io-latency', 'memory-reclaim', 'tcp-retransmits', 'accept-queue-overflow', 'softirq-saturation', 'hardirq-latency', 'cpu-steal'];
+
+/** A real user-space bundle plus real kernel evidence. */
+async function withKernel(base: string, o: { procfs?: string; bpf?: string[]; ports?: number[] }): Promise<Evidence> {
+  const ev = await loadEvidence(await openBundle(bundle(base)));
+  if (o.procfs) {
+    const dir = path.join(ROOT, 'fixtures', 'procfs', o.procfs);
+    const delta = kernelDelta(await loadSnapshot(path.join(dir, 'before')), await loadSnapshot(path.join(dir, 'after')), await windowSeconds(dir));
+    ev.kernel.procfs = { delta, artifacts: ['procfs/before/proc/stat'] };
+  }
+  for (const s of o.bpf ?? []) {
+    const text = await readFile(path.join(ROOT, 'fixtures', 'bpftrace', `${s}.txt`), 'utf8');
+    ev.kernel.bpf[s] = { output: parseBpftrace(text, s), artifact: `bpftrace/${s}.txt`, seconds: 5 };
+  }
+  if (o.ports) ev.manifest.target.ports = o.ports;
+  return ev;
+}
+
+const kernelFound = (ev: Evidence) => analyse(ev).ranked.filter((r) => KERNEL.includes(r.id)).map((r) => r.id);
+
+test('without kernel evidence every kernel and hardware check is "not observed", never clear', async () => {
+  const a = analyse(await loadEvidence(await openBundle(bundle('healthy'))));
+  for (const id of KERNEL) assert.equal(a.walk.find((w) => w.cause === id)?.verdict, 'not-observed', id);
+});
+
+test('cpu-throttling: a cgroup throttled in every period, with GOMAXPROCS above the 0.2-core quota', async () => {
+  const ev = await withKernel('lock-contention', { procfs: 'cfs-throttle-v1' });
+  const a = analyse(ev);
+  const f = a.ranked.find((r) => r.id === 'cpu-throttling');
+  assert.ok(f, kernelFound(ev).join(','));
+  assert.match(f.reasons.join(' '), /throttled in 33 of 33 CFS periods/);
+  assert.match(f.reasons.join(' '), /GOMAXPROCS is 2 but the quota is 0\.2 cores/);
+  assert.ok(f.evidence.some((e) => e.artifact.startsWith('procfs/')));
+  // Run-queue wait that the quota explains is not blamed on neighbours.
+  assert.ok(!kernelFound(ev).includes('runqueue-contention'));
+});
+
+test('runqueue-contention: run-queue latency from a CPU hog on the target\'s CPU', async () => {
+  const found = kernelFound(await withKernel('healthy', { bpf: ['runqlat'] }));
+  assert.ok(found.includes('runqueue-contention'), found.join(','));
+});
+
+test('disk-io-latency and memory-reclaim from syscall and reclaim tracing; neither from the other\'s evidence', async () => {
+  const io = kernelFound(await withKernel('healthy', { bpf: ['syscalls', 'biolatency'] }));
+  assert.ok(io.includes('disk-io-latency') && !io.includes('memory-reclaim'), io.join(','));
+  const rec = kernelFound(await withKernel('healthy', { bpf: ['reclaim'] }));
+  assert.ok(rec.includes('memory-reclaim') && !rec.includes('disk-io-latency'), rec.join(','));
+});
+
+test('tcp-retransmits on the service\'s own port is reported even though the server histogram shows no spike', async () => {
+  const ev = await withKernel('healthy', { bpf: ['tcpretrans'], ports: [16010] });
+  const a = analyse(ev);
+  assert.equal(a.reported[0]?.id, 'tcp-retransmits', a.ranked.map((r) => r.id).join(','));
+  assert.match(a.summary, /server's own P99 shows no spike/);
+  // The same retransmits on someone else's port are not the service's problem.
+  const other = await withKernel('healthy', { bpf: ['tcpretrans'], ports: [18080] });
+  assert.ok(!kernelFound(other).includes('tcp-retransmits'));
+});
+
+test('accept-queue-overflow: listen overflows and a standing accept queue', async () => {
+  const ev = await withKernel('healthy', { procfs: 'listen-full', ports: [16120] });
+  const f = analyse(ev).ranked.find((r) => r.id === 'accept-queue-overflow');
+  assert.ok(f);
+  assert.match(f.reasons.join(' '), /listen-queue overflows/);
+});
+
+test('a quiet machine\'s softirq, hardirq and steal evidence raises nothing', async () => {
+  const found = kernelFound(await withKernel('healthy', { bpf: ['softirq', 'hardirq'], procfs: 'cfs-throttle-v1' }));
+  for (const id of ['softirq-saturation', 'hardirq-latency', 'cpu-steal'] as const) assert.ok(!found.includes(id), found.join(','));
+});
