@@ -1,0 +1,87 @@
+/**
+ * `npm run bench:observer`: what watching costs the watched. The lab service runs under open-loop
+ * load; each collector (every bpftrace script alone, all of them together, and a whole
+ * `investigate`) runs during one load period, and the same load without it runs right before, so
+ * every pair sees the same machine. Reports throughput (answered requests per second) and the
+ * client's P99 with and without, as ratios. Needs root and bpftrace; run with tsx (it drives the lab).
+ *
+ *   node --import tsx bench/observer.ts [--rate 200] [--seconds 10] [--pairs 2]
+ */
+import { execa } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SCRIPT_NAMES, scriptInvocation, type ScriptName } from '../src/sources/bpftrace/scripts.js';
+import { median } from '../src/util/num.js';
+import { packagePath } from '../src/util/paths.js';
+import { LabService, load, prepare, type LoadResult } from '../scripts/lab/lab.js';
+
+const { values: opt } = parseArgs({ options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' }, pairs: { type: 'string', default: '2' } } });
+const RATE = Number(opt.rate), SECONDS = Number(opt.seconds), PAIRS = Number(opt.pairs);
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+type Condition = { name: string; run: (pid: number, seconds: number) => Promise<unknown> };
+
+const bpf = (names: ScriptName[]): Condition => ({
+  name: names.length === 1 ? `bpftrace ${names[0]}` : 'all bpftrace scripts',
+  run: (pid, seconds) =>
+    Promise.all(names.map((n) => {
+      const inv = scriptInvocation(n, { tgid: pid, seconds });
+      return execa('bpftrace', [inv.script, ...inv.args], { stdout: 'ignore', stderr: 'ignore', timeout: (seconds + 10) * 1000, forceKillAfterDelay: 2000 });
+    })),
+});
+
+const investigate: Condition = {
+  name: 'investigate (pprof + procfs + bpftrace)',
+  run: async (pid, seconds) => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-observer-'));
+    try {
+      await execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', '--local', '--pid', String(pid), '--duration', `${seconds}s`, '--out', path.join(out, 'b'), '--no-flamegraphs', '-q'], { stdout: 'ignore', stderr: 'ignore', timeout: (seconds + 30) * 1000 });
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  },
+};
+
+interface Pair { off: LoadResult; on: LoadResult }
+
+async function measure(lab: LabService, c: Condition | undefined): Promise<LoadResult> {
+  const traffic = load(RATE, SECONDS);
+  // Start the collector a moment after the load, so both cover the same seconds.
+  const collector = c ? c.run(lab.pid, Math.max(1, SECONDS - 2)) : Promise.resolve();
+  const [r] = await Promise.all([traffic.done, collector]);
+  return r;
+}
+
+const okRate = (r: LoadResult) => r.ok / SECONDS;
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('needs root (bpftrace)');
+  await prepare();
+  const lab = await LabService.start({});
+  const conditions = [...SCRIPT_NAMES.map((n) => bpf([n])), bpf(SCRIPT_NAMES), investigate];
+  const rows: Array<{ name: string; tput: number; p99: number; offP99: number; onP99: number }> = [];
+  try {
+    await measure(lab, undefined); // warm-up
+    for (const c of conditions) {
+      const pairs: Pair[] = [];
+      for (let i = 0; i < PAIRS; i++) pairs.push({ off: await measure(lab, undefined), on: await measure(lab, c) });
+      const tput = median(pairs.map((p) => okRate(p.on) / okRate(p.off)));
+      const p99 = median(pairs.map((p) => p.on.p99Ms / p.off.p99Ms));
+      rows.push({ name: c.name, tput, p99, offP99: median(pairs.map((p) => p.off.p99Ms)), onP99: median(pairs.map((p) => p.on.p99Ms)) });
+      log(`${c.name}: throughput ×${tput.toFixed(3)}, P99 ×${p99.toFixed(2)}`);
+    }
+  } finally {
+    await lab.stop();
+  }
+  console.log(`observer effect on the lab service at ${RATE} req/s (open loop, ${SECONDS} s per period, median of ${PAIRS} pairs; ratio = with / without)`);
+  console.log('| collector | throughput ratio | client P99 without → with | P99 ratio |');
+  console.log('|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.name} | ${r.tput.toFixed(3)} | ${r.offP99.toFixed(1)} ms → ${r.onP99.toFixed(1)} ms | ${r.p99.toFixed(2)} |`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
