@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds bin/labsvc and bin/loadgen. Quiet on success; relies on go.sum (no -mod=mod).
+# Builds bin/labsvc, bin/loadgen and bin/udpflood. Quiet on success; relies on go.sum (no -mod=mod).
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p bin

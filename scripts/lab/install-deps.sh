@@ -31,4 +31,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# bpftrace reads tracepoints through tracefs, which some machines do not mount at boot.
+if [ "$(id -u)" -eq 0 ]; then
+  mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+  mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || true
+fi
+
 go mod download

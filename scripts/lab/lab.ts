@@ -73,6 +73,8 @@ export class Prometheus {
 export interface LabOptions {
   runtimeMetrics?: boolean;
   profileRates?: boolean;
+  /** More labsvc flags for the API process (--journal=DIR, --extra-addr=…, --listen-backlog=N). */
+  extraArgs?: string[];
 }
 
 /** Faults that live in the dependency's process rather than the API's. */
@@ -110,6 +112,7 @@ export class LabService {
     const args = ['--role=api', `--addr=127.0.0.1:${PORTS.api}`, `--control-addr=127.0.0.1:${PORTS.control}`, `--downstream-addr=127.0.0.1:${PORTS.downstream}`];
     if (o.runtimeMetrics) args.push('--runtime-metrics');
     if (o.profileRates === false) args.push('--profile-rates=false');
+    args.push(...(o.extraArgs ?? []));
     const api = spawn(args);
     const lab = new LabService(api, downstream);
     try {

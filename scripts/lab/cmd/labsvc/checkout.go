@@ -52,6 +52,7 @@ type checkoutService struct {
 	signRounds int
 	riskRounds int
 	catalog    []string
+	journal    *orderJournal // write-ahead log of accepted orders (--journal); nil: none
 }
 
 func newCheckoutService(faults *faultSet, downstreamURL string, leakCap int) *checkoutService {
@@ -130,6 +131,12 @@ func (s *checkoutService) handleCheckout(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		http.Error(w, "inventory: "+err.Error(), http.StatusBadGateway)
 		return
+	}
+	if s.journal != nil {
+		if err := s.journal.append(c, q); err != nil {
+			http.Error(w, "journal: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
 	}
 	s.stock.publish(ctx, c)
 	w.Header().Set("Content-Type", "application/json")

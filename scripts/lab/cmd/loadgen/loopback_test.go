@@ -24,3 +24,25 @@ func TestNewLoopbackClientRejectsSchemes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestResolveAllowed(t *testing.T) {
+	if _, err := resolveAllowed("10.231.3.1", "10.231.0.0/16"); err != nil {
+		t.Error(err)
+	}
+	for _, tc := range [][2]string{
+		{"10.232.0.1", "10.231.0.0/16"}, // outside the network
+		{"8.8.8.8", "8.0.0.0/8"},        // not private
+		{"10.0.0.1", "0.0.0.0/0"},       // wider than any private block
+		{"example.com", "10.0.0.0/8"},   // never resolved
+	} {
+		if _, err := resolveAllowed(tc[0], tc[1]); err == nil {
+			t.Errorf("%s in %s accepted, want an error", tc[0], tc[1])
+		}
+	}
+	if _, err := newClient("http://10.231.0.1:16201/", 1, clientOptions{allowCIDR: "10.231.0.0/16"}); err != nil {
+		t.Error(err)
+	}
+	if _, err := newClient("http://10.231.0.1:16201/", 1, clientOptions{}); err == nil {
+		t.Error("non-loopback accepted without --allow-cidr")
+	}
+}

@@ -3,7 +3,7 @@
 // requests, and its latency is measured from that intended time, so a stalled server cannot
 // hide its stall (no coordinated omission).
 //
-// It only talks to loopback addresses. The summary is one JSON line on stdout; interim
+// It only talks to loopback addresses (and, with --allow-cidr, to IP literals in one private network). The summary is one JSON line on stdout; interim
 // reports (--report-every) are JSON lines on stderr, so stdout stays a single line.
 package main
 
@@ -31,11 +31,14 @@ type config struct {
 	reportEvery time.Duration
 	arrivals    string
 	seed        uint64
+	allowCIDR   string
+	keepAlive   bool
+	burst       int
 }
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.url, "url", "http://127.0.0.1:18080/api/checkout", "target URL; must resolve to a loopback address")
+	flag.StringVar(&cfg.url, "url", "http://127.0.0.1:18080/api/checkout", "target URL; its host must be a loopback address (or an IP literal inside --allow-cidr)")
 	flag.Float64Var(&cfg.rate, "rate", 50, "arrival rate, requests per second")
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "how long to send (hard bound, at most 1h)")
 	flag.IntVar(&cfg.maxRequests, "max-requests", 0, "cap on requests sent (default rate*duration)")
@@ -44,6 +47,9 @@ func main() {
 	flag.DurationVar(&cfg.reportEvery, "report-every", 0, "print an interim JSON line on stderr this often (0: never)")
 	flag.StringVar(&cfg.arrivals, "arrivals", "uniform", "arrival schedule: uniform (request i due at i/rate) or poisson (seeded exponential gaps, mean 1/rate)")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed for --arrivals poisson, so a schedule can be replayed")
+	flag.StringVar(&cfg.allowCIDR, "allow-cidr", "", "also accept IP literals inside this private (RFC 1918) network, e.g. a lab veth subnet 10.231.0.0/16 reached from a network namespace")
+	flag.IntVar(&cfg.burst, "burst", 1, "requests per arrival: groups of N fall due at the same instant (N/rate apart on average), like clients that reconnect together")
+	flag.BoolVar(&cfg.keepAlive, "keepalive", true, "reuse connections; --keepalive=false opens a new TCP connection per request")
 	flag.Parse()
 
 	if err := run(cfg); err != nil {
@@ -57,7 +63,7 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
-	client, err := newLoopbackClient(cfg.url, cfg.maxInflight)
+	client, err := newClient(cfg.url, cfg.maxInflight, clientOptions{allowCIDR: cfg.allowCIDR, keepAlive: cfg.keepAlive})
 	if err != nil {
 		return err
 	}
@@ -88,6 +94,8 @@ func validate(cfg *config) (int, error) {
 		return 0, fmt.Errorf("--max-inflight must be >= 1")
 	case cfg.timeout <= 0:
 		return 0, fmt.Errorf("--timeout must be > 0")
+	case cfg.burst < 0 || cfg.burst > 100_000:
+		return 0, fmt.Errorf("--burst must be in [1, 100000], got %d", cfg.burst)
 	case cfg.arrivals != "uniform" && cfg.arrivals != "poisson":
 		return 0, fmt.Errorf("--arrivals must be uniform or poisson, got %q", cfg.arrivals)
 	}

@@ -71,15 +71,18 @@ sending:
 // schedule returns the intended send time of request i (called with i = 0, 1, 2, ...).
 // Uniform spacing never lets two requests overlap while service time < 1/rate, so it cannot
 // show queueing (locks, pools); Poisson arrivals have the bursts real traffic has.
+// With --burst N, requests come in groups of N due at the same instant, groups N/rate apart
+// (uniform) or with exponential gaps of mean N/rate (poisson): the same average rate.
 func (s *scheduler) schedule(start time.Time) func(i int) time.Time {
-	mean := float64(time.Second) / s.cfg.rate
+	burst := max(1, s.cfg.burst)
+	mean := float64(time.Second) / s.cfg.rate * float64(burst)
 	if s.cfg.arrivals == "uniform" {
-		return func(i int) time.Time { return start.Add(time.Duration(float64(i) * mean)) }
+		return func(i int) time.Time { return start.Add(time.Duration(float64(i/burst) * mean)) }
 	}
 	rng := rand.New(rand.NewPCG(s.cfg.seed, 0x9e3779b97f4a7c15))
 	at := 0.0
 	return func(i int) time.Time {
-		if i > 0 {
+		if i > 0 && i%burst == 0 {
 			at += rng.ExpFloat64() * mean
 		}
 		return start.Add(time.Duration(at))

@@ -53,3 +53,21 @@ func TestRunAgainstLocalServer(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleBursts(t *testing.T) {
+	start := time.Unix(0, 0)
+	u := (&scheduler{cfg: config{rate: 100, arrivals: "uniform", burst: 50}}).schedule(start)
+	if u(0) != start || u(49) != start || u(50).Sub(start) != 500*time.Millisecond {
+		t.Errorf("uniform bursts of 50 at 100/s: due %v %v %v, want 0 0 500ms", u(0).Sub(start), u(49).Sub(start), u(50).Sub(start))
+	}
+	p := (&scheduler{cfg: config{rate: 100, arrivals: "poisson", burst: 10, seed: 3}}).schedule(start)
+	first := p(0)
+	for i := 1; i < 10; i++ {
+		if p(i) != first {
+			t.Fatalf("poisson burst member %d due at %v, want %v", i, p(i), first)
+		}
+	}
+	if !p(10).After(first) {
+		t.Error("second poisson burst not later than the first")
+	}
+}
