@@ -87,3 +87,10 @@ test('a quiet machine\'s softirq, hardirq and steal evidence raises nothing', as
   const found = kernelFound(await withKernel('healthy', { bpf: ['softirq', 'hardirq'], procfs: 'cfs-throttle-v1' }));
   for (const id of ['softirq-saturation', 'hardirq-latency', 'cpu-steal'] as const) assert.ok(!found.includes(id), found.join(','));
 });
+
+test('gc-pressure gains the GC uprobes as a second witness; they never create the cause alone', async () => {
+  const gc = analyse(await withKernel('gc-pressure', { bpf: ['gc'] })).reported.find((r) => r.id === 'gc-pressure');
+  assert.ok(gc?.support.includes('bpftrace gc uprobes'), gc?.support.join(','));
+  assert.match(gc.reasons.join(' '), /GC cycles per second during the capture/);
+  assert.ok(!analyse(await withKernel('healthy', { bpf: ['gc'] })).ranked.some((r) => r.id === 'gc-pressure'));
+});

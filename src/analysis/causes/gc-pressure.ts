@@ -1,5 +1,6 @@
 /** gc-pressure: allocation drives GC work, assists and stop-the-world pauses into request latency. */
-import { fmtBytes, fmtNum, fmtPct } from '../../util/num.js';
+import { histQuantile } from '../../sources/bpftrace/parse.js';
+import { fmtBytes, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
 import type { CpuFacts } from '../features.js';
 import { culprits, exact, growth, metricRef, refs, stateShare, type Finding, type Rule } from '../finding.js';
 import { isRequestPath } from '../frames.js';
@@ -57,6 +58,19 @@ export const gcPressure: Rule = (ev, f) => {
   // alone are not a cause when the CPU profile shows GC is still cheap and pauses are short.
   const cpuSaysGc = support.includes('CPU profile');
   if (!(cpuSaysGc || (gcUp && pauses) || (!cs && gcUp && allocUp))) return null;
+
+  // Uprobes on runtime.gcStart / stopTheWorldWithSema count cycles and time pauses directly.
+  const gc = ev.kernel.bpf.gc;
+  if (gc && gc.seconds > 0) {
+    const o = gc.output.maps;
+    const starts = o['@gc_starts']?.kind === 'scalar' ? o['@gc_starts'].value / gc.seconds : undefined;
+    const stw = o['@stw_us']?.kind === 'hist' ? histQuantile(o['@stw_us'].entries[0]?.buckets ?? [], 0.99) : undefined;
+    if (starts !== undefined && starts >= 3) {
+      support.push('bpftrace gc uprobes');
+      reasons.push(`The runtime started ${fmtNum(starts)} GC cycles per second during the capture${stw !== undefined ? `; stop-the-world pauses p99 ${fmtDuration(stw / 1e6)}` : ''}.`);
+      evidence.push({ artifact: gc.artifact, note: 'GC starts and stop-the-world pauses (uprobes)' });
+    }
+  }
 
   const allocs = ev.spike.profiles.allocs?.folded;
   const top = allocs ? culprits(allocs.stacks, isRequestPath, 3) : [];
