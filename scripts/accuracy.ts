@@ -6,24 +6,57 @@
  *   accuracy: top1 X/Y top3 X/Y false-alarms A/B
  * and exits non-zero on any miss, false alarm or lab error.
  *
- *   node --import tsx scripts/accuracy.ts [scenario...]
+ *   node --import tsx scripts/accuracy.ts [scenario...]      (P99SLEUTH_KEEP_BUNDLES=1 keeps every bundle)
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LabService, load, prepare, Prometheus, PROM_URL, sleep, trackProcess } from './lab/lab.js';
+import { acceptQueueOverflow, clientNetns, cpuHog, cpuQuota, diskThrottle, memcgLimit, nsLoad, packetLoss, udpFlood, type ClientNetns } from './lab/faults.js';
+import { LabService, load, PORTS, prepare, Prometheus, PROM_URL, sleep, trackProcess } from './lab/lab.js';
 import { packagePath } from '../src/util/paths.js';
+
+/** What a kernel scenario set up before the lab started, and how to take it down. */
+interface Env {
+  labArgs: string[];
+  ns?: ClientNetns;
+  dir?: string;
+  undo: () => Promise<void>;
+}
 
 interface Scenario {
   /** Cause id the report must rank first; undefined for healthy runs. */
   expect?: string;
+  /** Compound scenarios: this cause must rank in the top 2 as well, and the summary name both. */
+  alsoExpect?: string;
+  /** A lab fault switched inside the service (user-space causes). */
   fault?: string;
+  /** Before the lab starts (client network namespace, journal directory): its labsvc flags. */
+  setup?: () => Promise<Env>;
+  /** A fault applied to the running service from outside (kernel and hardware causes). */
+  inject?: (lab: LabService, env: Env) => Promise<() => Promise<void>>;
+  /** Steady load from the client namespace instead of loopback (loss must hit the clients' packets). */
+  loadFromNs?: boolean;
+  /** The delay is outside the server's timer: do not wait for a server-side spike. */
+  serverBlind?: boolean;
+  /** Smallest server P99 rise, × the calm P99, that counts as the fault showing (default 2). */
+  spikeRatio?: number;
   runtimeMetrics?: boolean;
   noisyNeighbour?: boolean;
   /** Longest wait for the spike to show in Prometheus, seconds. */
   spikeWait?: number;
 }
+
+const netns = async (): Promise<Env> => {
+  const ns = await clientNetns();
+  return { labArgs: [`--extra-addr=${ns.hostAddr}:${PORTS.api}`], ns, undo: ns };
+};
+const journal = (...extra: string[]) => async (): Promise<Env> => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-journal-'));
+  return { labArgs: [`--journal=${dir}`, ...extra], dir, undo: () => rm(dir, { recursive: true, force: true }) };
+};
+/** Four throttled write IOs per request at 50 req/s: each fsync waits (measured in scripts/lab/README.md). */
+const slowDisk = (lab: LabService, env: Env) => diskThrottle(lab.pid, env.dir!, 4 * RATE);
 
 const SCENARIOS: Record<string, Scenario> = {
   healthy: {},
@@ -36,6 +69,33 @@ const SCENARIOS: Record<string, Scenario> = {
   'go-scheduler-latency': { expect: 'go-scheduler-latency', fault: 'sched-latency' },
   'go-scheduler-latency (runtime metrics)': { expect: 'go-scheduler-latency', fault: 'sched-latency', runtimeMetrics: true },
   'downstream-latency': { expect: 'downstream-latency', fault: 'downstream-slow' },
+  'cpu-throttling': { expect: 'cpu-throttling', inject: (lab) => cpuQuota([lab.pid], 0.05) },
+  'runqueue-contention': { expect: 'runqueue-contention', inject: (lab) => cpuHog(lab.pid, { hogs: 3, seconds: 150 }) },
+  'disk-io-latency': { expect: 'disk-io-latency', setup: journal(), inject: slowDisk },
+  'memory-reclaim': {
+    expect: 'memory-reclaim',
+    setup: journal('--journal-receipt-bytes=262144', '--journal-sync-interval=1s'),
+    inject: (lab) => memcgLimit(lab.pid, 16 << 20),
+    spikeRatio: 1.5,
+  },
+  'tcp-retransmits': { expect: 'tcp-retransmits', setup: netns, loadFromNs: true, serverBlind: true, inject: async (_lab, env) => packetLoss(env.ns!, PORTS.api, 0.05) },
+  'accept-queue-overflow': {
+    expect: 'accept-queue-overflow',
+    setup: async () => {
+      const env = await netns();
+      env.labArgs.push('--listen-backlog=128');
+      return env;
+    },
+    inject: (_lab, env) => acceptQueueOverflow({ ns: env.ns!, url: `http://${env.ns!.hostAddr}:${PORTS.api}/api/checkout`, burst: 300, seconds: 70 }),
+  },
+  'softirq-saturation': { expect: 'softirq-saturation', setup: netns, inject: async (_lab, env) => udpFlood(env.ns!, `${env.ns!.hostAddr}:9`, 250_000, 70), spikeRatio: 1.5 },
+  'compound: gc-pressure + disk-io-latency': {
+    expect: 'gc-pressure',
+    alsoExpect: 'disk-io-latency',
+    setup: journal(),
+    fault: 'gc-pressure',
+    inject: slowDisk,
+  },
 };
 
 const RATE = 50;
@@ -67,30 +127,40 @@ function neighbour(seconds: number): ResultPromise {
 }
 
 async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; top: string; causes: number; detail: string }> {
-  const lab = await LabService.start({ runtimeMetrics: s.runtimeMetrics });
-  const labStart = Date.now();
-  const traffic = load(RATE, CALM_S + (s.spikeWait ?? 40) + 40);
-  const hog = s.noisyNeighbour ? neighbour(CALM_S + 60) : undefined;
+  const env = s.setup ? await s.setup() : undefined;
+  let lab: LabService | undefined;
+  let undoFault: (() => Promise<void>) | undefined;
   const out = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-accuracy-'));
   let keep: string | undefined;
+  let traffic: { done: Promise<unknown>; stop: () => void } | undefined;
+  let hog: ResultPromise | undefined;
   try {
+    lab = await LabService.start({ runtimeMetrics: s.runtimeMetrics, extraArgs: env?.labArgs });
+    const labStart = Date.now();
+    const seconds = CALM_S + (s.spikeWait ?? 40) + 40;
+    traffic = s.loadFromNs ? nsLoad(env!.ns!, `http://${env!.ns!.hostAddr}:${PORTS.api}/api/checkout`, RATE, seconds) : load(RATE, seconds);
+    hog = s.noisyNeighbour ? neighbour(CALM_S + 60) : undefined;
     await sleep(CALM_S * 1000);
     const calm = (await p99Now()) ?? 0;
-    if (s.fault) {
-      await lab.fault(s.fault, true);
-      // Wait until Prometheus shows the spike: a fault without a visible spike is a lab problem.
-      const deadline = Date.now() + (s.spikeWait ?? 40) * 1000;
-      let seen = false;
+    if (s.fault || s.inject) {
+      if (s.fault) await lab.fault(s.fault, true);
+      if (s.inject) undoFault = await s.inject(lab, env!);
       await sleep(8000);
-      while (Date.now() < deadline) {
-        const p = await p99Now();
-        if (p !== undefined && p >= Math.max(2 * calm, calm + 0.005)) {
-          seen = true;
-          break;
+      if (!s.serverBlind) {
+        // Wait until Prometheus shows the spike: a fault without a visible spike is a lab problem.
+        const deadline = Date.now() + (s.spikeWait ?? 40) * 1000;
+        let seen = false;
+        const ratio = s.spikeRatio ?? 2;
+        while (Date.now() < deadline) {
+          const p = await p99Now();
+          if (p !== undefined && p >= Math.max(ratio * calm, calm + 0.005)) {
+            seen = true;
+            break;
+          }
+          await sleep(2000);
         }
-        await sleep(2000);
-      }
-      if (!seen) return { outcome: 'lab-error', top: '-', causes: 0, detail: `no spike visible in Prometheus (calm P99 ${(calm * 1000).toFixed(1)} ms)` };
+        if (!seen) return { outcome: 'lab-error', top: '-', causes: 0, detail: `no spike visible in Prometheus (calm P99 ${(calm * 1000).toFixed(1)} ms)` };
+      } else await sleep(7000);
     } else {
       await sleep(10_000);
     }
@@ -100,17 +170,30 @@ async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; t
     trackProcess(inv);
     const r = await inv;
     if (r.exitCode !== 0) return { outcome: 'fail', top: '-', causes: 0, detail: `investigate exited ${r.exitCode}: ${String(r.stderr).trim().split('\n').slice(-2).join(' ')}` };
-    const report = JSON.parse(String(r.stdout)) as { causes: Array<{ id: string; score: number }> };
+    const report = JSON.parse(String(r.stdout)) as { summary: string; causes: Array<{ id: string; score: number }> };
     const top = report.causes.slice(0, 3).map((c) => `${c.id}=${c.score.toFixed(2)}`).join(' ') || '(none)';
-    const ok = s.expect ? report.causes[0]?.id === s.expect : report.causes.length === 0;
-    if (!ok) keep = bundle; // for a post-mortem: `p99sleuth analyze <bundle>`
-    return { outcome: ok ? 'pass' : 'fail', top, causes: report.causes.length, detail: ok ? '' : `expected ${s.expect ?? 'no cause'}; bundle kept: ${bundle}` };
+    let ok: boolean;
+    let why = '';
+    if (s.alsoExpect) {
+      // Two causes at once: both in the top 2 (either order), and the summary names both.
+      const two = report.causes.slice(0, 2).map((c) => c.id);
+      ok = two.includes(s.expect!) && two.includes(s.alsoExpect) && report.summary.includes(s.expect!) && report.summary.includes(s.alsoExpect);
+      if (!ok) why = `expected ${s.expect} and ${s.alsoExpect} in the top 2 and the summary ("${report.summary}")`;
+    } else {
+      ok = s.expect ? report.causes[0]?.id === s.expect : report.causes.length === 0;
+      if (!ok) why = `expected ${s.expect ?? 'no cause'}`;
+    }
+    // For a post-mortem: `p99sleuth analyze <bundle>` (P99SLEUTH_KEEP_BUNDLES=1 keeps every one).
+    if (!ok || process.env.P99SLEUTH_KEEP_BUNDLES) keep = bundle;
+    return { outcome: ok ? 'pass' : 'fail', top, causes: report.causes.length, detail: ok ? (keep ? `bundle kept: ${bundle}` : '') : `${why}; bundle kept: ${bundle}` };
   } finally {
+    await undoFault?.();
     hog?.kill();
-    traffic.stop();
-    await traffic.done.catch(() => undefined);
+    traffic?.stop();
+    await traffic?.done.catch(() => undefined);
     await hog?.catch(() => undefined);
-    await lab.stop();
+    await lab?.stop();
+    await env?.undo();
     if (!keep) await rm(out, { recursive: true, force: true });
   }
 }

@@ -9,7 +9,7 @@ import { CATALOGUE, CAUSE_IDS, LEVELS, type CauseId, type Level, type UserSpaceC
 import { RULES } from './causes/index.js';
 import { deriveFacts, type Facts } from './features.js';
 import type { KernelFacts } from './kernel-facts.js';
-import { stateShare } from './finding.js';
+import { stateShare, type Finding } from './finding.js';
 import { rank, REPORT_THRESHOLD, type Ranked } from './rank.js';
 
 export type StepVerdict = 'found' | 'weak' | 'clear' | 'not-observed' | 'descend';
@@ -77,7 +77,7 @@ export function analyse(ev: Evidence): Analysis {
   const latency = latencySummary(ev, facts);
   walk.push(latencyStep(latency));
 
-  const findings = [];
+  const findings: Finding[] = [];
   for (const level of LEVELS) {
     const ids = CAUSE_IDS.filter((id) => CATALOGUE[id].level === level);
     if (level !== 'user-space') walk.push({ level, check: `descend to ${level}`, verdict: 'descend', detail: descentReason(level, facts, findings.length > 0) });
@@ -100,6 +100,7 @@ export function analyse(ev: Evidence): Analysis {
     }
   }
 
+  discountStalls(findings, facts);
   const ranked = rank(findings);
   // With the latency histogram saying there is no spike, there is nothing for a cause to explain.
   const noSpike = latency?.ratio !== undefined && latency.ratio < SPIKE_RATIO;
@@ -145,6 +146,26 @@ function latencyStep(l: LatencySummary | undefined): WalkStep {
     verdict: spiked ? 'found' : 'clear',
     detail: `P99 ${l.baselineP99Seconds !== undefined ? `${fmtDuration(l.baselineP99Seconds)} (baseline) → ` : ''}${fmtDuration(l.spikeP99Seconds)} (spike)${l.ratio !== undefined ? `, ${fmtNum(l.ratio)}×` : ''}${l.ongoing === true ? '; still ongoing at capture' : l.ongoing === false ? '; the spike had ended before capture' : ''}`,
   };
+}
+
+/** User-space causes read from how long goroutines waited: a frozen process inflates all of them. */
+const WAIT_CAUSES = new Set<CauseId>(['downstream-latency', 'channel-blocking', 'lock-contention']);
+
+/**
+ * While the CFS quota holds the whole process off the CPU, every wait measured inside it (a response
+ * that has arrived but cannot be read, a lock holder that cannot run) grows by the stall. Such waits
+ * are discounted by the share of the window the process stood throttled.
+ */
+function discountStalls(findings: Finding[], f: Facts): void {
+  const cg = f.kernel?.cgroup;
+  if (!cg?.throttledSeconds || !f.kernel) return;
+  const stalled = Math.min(1, cg.throttledSeconds / f.kernel.seconds);
+  if (stalled < 0.1) return;
+  for (const x of findings) {
+    if (!WAIT_CAUSES.has(x.id)) continue;
+    x.effect *= 1 - stalled;
+    x.reasons.push(`But CPU throttling held the whole process off the CPU for ${fmtPct(stalled)} of the capture: waits measured inside it include that stall, so this is discounted by as much.`);
+  }
 }
 
 /** A P99 at least this many times the baseline is a spike worth explaining. */

@@ -121,7 +121,8 @@ function fromProcfs(k: KernelFacts, d: KernelDelta): void {
       periods: c.periods,
       throttledPeriods: c.throttledPeriods,
       throttledSeconds: c.throttledSeconds,
-      usageCores: c.usageSeconds !== undefined ? c.usageSeconds / s : undefined,
+      // On cgroup v1 cpuacct may be a different group (another hierarchy) than the quota's.
+      usageCores: c.usageSeconds !== undefined && (c.version === 2 || !c.paths || c.paths.cpuacct === c.paths.cpu) ? c.usageSeconds / s : undefined,
       memoryLimitBytes: c.memoryLimitBytes,
       memoryUsageBytes: c.memoryUsageBytes,
       memoryFailcnt: c.memoryFailcnt,

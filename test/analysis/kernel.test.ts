@@ -91,6 +91,6 @@ test('a quiet machine\'s softirq, hardirq and steal evidence raises nothing', as
 test('gc-pressure gains the GC uprobes as a second witness; they never create the cause alone', async () => {
   const gc = analyse(await withKernel('gc-pressure', { bpf: ['gc'] })).reported.find((r) => r.id === 'gc-pressure');
   assert.ok(gc?.support.includes('bpftrace gc uprobes'), gc?.support.join(','));
-  assert.match(gc.reasons.join(' '), /GC cycles per second during the capture/);
+  assert.match(gc!.reasons.join(' '), /GC cycles per second during the capture/);
   assert.ok(!analyse(await withKernel('healthy', { bpf: ['gc'] })).ranked.some((r) => r.id === 'gc-pressure'));
 });
