@@ -184,8 +184,8 @@ function descentReason(level: Level, f: Facts, userFound: boolean): string {
 function decide(ev: Evidence, reported: Ranked[], l: LatencySummary | undefined, walk: WalkStep[]): Pick<Analysis, 'verdict' | 'summary'> {
   const spiked = l?.ratio !== undefined && l.ratio >= SPIKE_RATIO;
   if (reported.length > 0) {
-    // Two causes close in score act together; the report names both.
-    const together = reported.slice(0, 2).filter((r, i) => i === 0 || r.score >= 0.6 * reported[0].score);
+    // Every reported cause explains part of the spike: with two or more, the summary names the top two.
+    const together = reported.slice(0, 2);
     const names = together.map((r) => `${r.id} (score ${r.score})`);
     const lat = l?.spikeP99Seconds !== undefined ? ` P99 ${l.baselineP99Seconds !== undefined ? fmtDuration(l.baselineP99Seconds) + ' → ' : ''}${fmtDuration(l.spikeP99Seconds)}.` : '';
     if (l?.ratio !== undefined && !spiked) {
