@@ -12,7 +12,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SCRIPT_NAMES, scriptInvocation, type ScriptName } from '../src/sources/bpftrace/scripts.js';
+import { captureBpf } from '../src/capture/kernel.js';
+import { BundleWriter } from '../src/evidence/bundle.js';
+import { SCRIPT_NAMES, type ScriptName } from '../src/sources/bpftrace/scripts.js';
 import { median } from '../src/util/num.js';
 import { packagePath } from '../src/util/paths.js';
 import { LabService, load, prepare, type LoadResult } from '../scripts/lab/lab.js';
@@ -23,13 +25,19 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 type Condition = { name: string; run: (pid: number, seconds: number) => Promise<unknown> };
 
+/** The scripts exactly as investigate runs them (captureBpf: staggered, lowest priority). */
 const bpf = (names: ScriptName[]): Condition => ({
   name: names.length === 1 ? `bpftrace ${names[0]}` : 'all bpftrace scripts',
-  run: (pid, seconds) =>
-    Promise.all(names.map((n) => {
-      const inv = scriptInvocation(n, { tgid: pid, seconds });
-      return execa('bpftrace', [inv.script, ...inv.args], { stdout: 'ignore', stderr: 'ignore', timeout: (seconds + 10) * 1000, forceKillAfterDelay: 2000 });
-    })),
+  run: async (pid, seconds) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-observer-'));
+    try {
+      const writer = await BundleWriter.create(path.join(dir, 'b'));
+      await captureBpf({ pid, seconds, scripts: names }, writer, new AbortController().signal);
+      await writer.finish({ complete: true, target: { kind: 'local', description: `pid ${pid}` }, windows: { spike: { start: new Date().toISOString(), end: new Date().toISOString() } } });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
 });
 
 const investigate: Condition = {
@@ -60,7 +68,9 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root (bpftrace)');
   await prepare();
   const lab = await LabService.start({});
-  const conditions = [...SCRIPT_NAMES.map((n) => bpf([n])), bpf(SCRIPT_NAMES), investigate];
+  // Nothing running in the "with" period either: how much two periods differ by chance alone.
+  const noise: Condition = { name: 'nothing (noise floor)', run: async () => undefined };
+  const conditions = [noise, ...SCRIPT_NAMES.map((n) => bpf([n])), bpf(SCRIPT_NAMES), investigate];
   const rows: Array<{ name: string; tput: number; p99: number; offP99: number; onP99: number }> = [];
   try {
     await measure(lab, undefined); // warm-up
@@ -75,7 +85,7 @@ async function main(): Promise<void> {
   } finally {
     await lab.stop();
   }
-  console.log(`observer effect on the lab service at ${RATE} req/s (open loop, ${SECONDS} s per period, median of ${PAIRS} pairs; ratio = with / without)`);
+  console.log(`observer effect on the lab service at ${RATE} req/s (open loop, ${SECONDS} s per period, median of ${PAIRS} pairs; ratio = with / without; compare with the noise floor row)`);
   console.log('| collector | throughput ratio | client P99 without → with | P99 ratio |');
   console.log('|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.tput.toFixed(3)} | ${r.offP99.toFixed(1)} ms → ${r.onP99.toFixed(1)} ms | ${r.p99.toFixed(2)} |`);

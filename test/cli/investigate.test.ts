@@ -44,7 +44,7 @@ interface Coll {
   status: string;
   message?: string;
   artifacts: string[];
-  meta?: { selector?: string; notes?: string[] };
+  meta?: { selector?: string; notes?: string[]; seconds?: number };
 }
 const collector = (m: { collectors: Coll[] }, name: string) => m.collectors.find((c) => c.name === name)!;
 
@@ -63,11 +63,42 @@ test('a real Go service without Prometheus: pprof found on its ports, bundle wri
   // An idle service may show no contention at all: empty is "not-enabled" (with the reason), never "failed".
   for (const k of ['mutex', 'block']) assert.ok(['ok', 'not-enabled'].includes(collector(m, `pprof.${k}`).status), k);
   assert.equal(collector(m, 'prometheus').status, 'not-enabled');
+  // Kernel evidence over the same window: procfs always; bpftrace as root (CI runs as root).
+  assert.equal(collector(m, 'procfs').status, 'ok');
+  assert.ok(collector(m, 'procfs').artifacts.some((a: string) => a.startsWith('procfs/after/task/')), 'per-thread schedstat read');
+  const bpf = m.collectors.filter((c: { name: string }) => c.name.startsWith('bpftrace.'));
+  assert.equal(bpf.length, 10);
+  if (process.getuid?.() === 0) for (const c of bpf) assert.equal(c.status, 'ok', `${c.name}: ${c.message}`);
+  else for (const c of bpf) assert.match(c.message, /root/);
+  assert.ok(report.walk.some((w: { cause?: string; verdict: string }) => w.cause === 'cpu-throttling' && w.verdict !== 'not-observed'));
   assert.match(r.stderr, /pprof endpoint: http:\/\/127\.0\.0\.1:17280\/debug\/pprof/);
   // analyze on the same bundle says the same.
   const again = await cli(['analyze', out, '--format', 'json', '--no-flamegraphs']);
   const brief = (r: { verdict: string; causes: Array<{ id: string; score: number }> }) => [r.verdict, r.causes.map((c) => [c.id, c.score])];
   assert.deepEqual(brief(JSON.parse(again.stdout)), brief(report));
+});
+
+test('--no-bpf skips bpftrace; a missing bpftrace fails only its collectors, with the reason', async () => {
+  const dir = await tmpDir();
+  const off = await cli(['investigate', '--local', '--pid', String(lab.pid), '--duration', '1s', '--out', path.join(dir, 'a'), '--profiles', 'heap', '--no-bpf', '--no-flamegraphs', '-q']);
+  assert.equal(off.exitCode, 0, off.stderr);
+  const m1 = await manifestOf(path.join(dir, 'a'));
+  assert.equal(collector(m1, 'bpftrace').status, 'not-enabled');
+  assert.ok(!m1.collectors.some((c: { name: string }) => c.name.startsWith('bpftrace.')));
+
+  const gone = await cli(['investigate', '--local', '--pid', String(lab.pid), '--duration', '1s', '--out', path.join(dir, 'b'), '--profiles', 'heap', '--bpftrace', '/nonexistent/bpftrace', '--no-flamegraphs', '--format', 'json']);
+  assert.equal(gone.exitCode, 0, gone.stderr);
+  const m2 = await manifestOf(path.join(dir, 'b'));
+  for (const c of m2.collectors.filter((c: { name: string }) => c.name.startsWith('bpftrace.'))) {
+    assert.equal(c.status, 'failed');
+    assert.match(c.message, /not installed|not found|\/nonexistent\/bpftrace|root/);
+  }
+  assert.equal(collector(m2, 'procfs').status, 'ok');
+  assert.equal(collector(m2, 'pprof.heap').status, 'ok');
+  // Checks that only bpftrace could make are "not observed"; procfs-backed ones still run.
+  const walk = JSON.parse(gone.stdout).walk as Array<{ cause?: string; verdict: string }>;
+  assert.equal(walk.find((w) => w.cause === 'disk-io-latency')?.verdict !== 'not-observed', true, 'PSI io still observes disk');
+  assert.equal(walk.find((w) => w.cause === 'cpu-steal')?.verdict !== 'not-observed', true, '/proc/stat observes steal');
 });
 
 test('collectors run concurrently: wall time is about the longest capture, not the sum', async () => {
@@ -83,7 +114,7 @@ test('collectors run concurrently: wall time is about the longest capture, not t
 
 test('mutex and block profiling switched off in the service are "not-enabled", not "no contention"', async () => {
   const out = path.join(await tmpDir(), 'bundle');
-  const r = await cli(['investigate', '--local', '--pid', String(lazy.pid), '--duration', '1s', '--out', out, '--profiles', 'mutex,block', '--no-flamegraphs', '-q']);
+  const r = await cli(['investigate', '--local', '--pid', String(lazy.pid), '--duration', '1s', '--out', out, '--no-bpf', '--profiles', 'mutex,block', '--no-flamegraphs', '-q']);
   assert.equal(r.exitCode, 0, r.stderr);
   const m = await manifestOf(out);
   for (const k of ['mutex', 'block']) {
@@ -106,14 +137,14 @@ test('a pprof URL that 404s, answers garbage or an old WriteTimeout 400: those c
     ];
     for (const [url, re] of cases) {
       const out = path.join(await tmpDir(), 'bundle');
-      const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', url, '--duration', '1s', '--out', out, '--profiles', 'cpu,heap', '--no-flamegraphs']);
+      const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', url, '--duration', '1s', '--out', out, '--no-bpf', '--profiles', 'cpu,heap', '--no-flamegraphs']);
       assert.equal(r.exitCode, 0, r.stderr);
       const m = await manifestOf(out);
       assert.equal(collector(m, 'pprof.cpu').status, 'failed', url);
       assert.match(collector(m, 'pprof.cpu').message!, re);
       assert.match(r.stdout, /Collectors/);
     }
-    const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', old.url, '--duration', '1s', '--out', path.join(await tmpDir(), 'b'), '--profiles', 'cpu', '--no-flamegraphs', '--format', 'json', '-q']);
+    const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', old.url, '--duration', '1s', '--out', path.join(await tmpDir(), 'b'), '--no-bpf', '--profiles', 'cpu', '--no-flamegraphs', '--format', 'json', '-q']);
     assert.match(JSON.parse(r.stdout).collectors[0].message, /WriteTimeout/);
   } finally {
     await garbage.close();
@@ -126,7 +157,7 @@ test('a pprof endpoint that never answers: that collector gives up after the cap
   try {
     const out = path.join(await tmpDir(), 'bundle');
     const t0 = Date.now();
-    const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', dead.url, '--duration', '1s', '--out', out, '--profiles', 'cpu', '--no-flamegraphs']);
+    const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--pprof', dead.url, '--duration', '1s', '--out', out, '--no-bpf', '--profiles', 'cpu', '--no-flamegraphs']);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.ok(Date.now() - t0 < 45_000, 'bounded wait');
     assert.match(collector(await manifestOf(out), 'pprof.cpu').message!, /no complete answer within 16 s/);
@@ -143,7 +174,7 @@ test('Prometheus down or failing: the prometheus collector fails with the reason
   try {
     for (const [url, re] of [['http://127.0.0.1:1', /ECONNREFUSED/], [broken.url, /HTTP 500/]] as const) {
       const out = path.join(await tmpDir(), 'bundle');
-      const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--selector', '{job="checkout"}', '--duration', '1s', '--out', out, '--profiles', 'cpu', '--no-flamegraphs']);
+      const r = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--selector', '{job="checkout"}', '--duration', '1s', '--out', out, '--no-bpf', '--profiles', 'cpu', '--no-flamegraphs']);
       assert.equal(r.exitCode, 0, r.stderr);
       const m = await manifestOf(out);
       assert.equal(collector(m, 'prometheus').status, 'failed');
@@ -173,13 +204,13 @@ test('Prometheus too slow, or without the latency histogram: named in the report
   try {
     const out1 = path.join(await tmpDir(), 'bundle');
     const t0 = Date.now();
-    const r1 = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', slow.url, '--prometheus-timeout', '1s', '--selector', '{job="checkout"}', '--duration', '1s', '--out', out1, '--profiles', 'cpu', '--no-flamegraphs']);
+    const r1 = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', slow.url, '--prometheus-timeout', '1s', '--selector', '{job="checkout"}', '--duration', '1s', '--out', out1, '--no-bpf', '--profiles', 'cpu', '--no-flamegraphs']);
     assert.equal(r1.exitCode, 0, r1.stderr);
     assert.ok(Date.now() - t0 < 20_000);
     assert.match(collector(await manifestOf(out1), 'prometheus').message!, /no complete answer within 1 s/);
 
     const out2 = path.join(await tmpDir(), 'bundle');
-    const r2 = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', noHistogram.url, '--duration', '1s', '--out', out2, '--profiles', 'cpu', '--no-flamegraphs', '--format', 'json']);
+    const r2 = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', noHistogram.url, '--duration', '1s', '--out', out2, '--no-bpf', '--profiles', 'cpu', '--no-flamegraphs', '--format', 'json']);
     assert.equal(r2.exitCode, 0, r2.stderr);
     assert.match(r2.stderr, /no latency histogram/);
     const m = await manifestOf(out2);
@@ -214,7 +245,7 @@ test('Prometheus over TLS with a CA file and a bearer token: the token is sent, 
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const url = `https://127.0.0.1:${(srv.address() as AddressInfo).port}`;
   const run = (extra: string[], env: Record<string, string> = {}) =>
-    cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--selector', '{job="checkout"}', '--duration', '1s', '--profiles', 'heap', '--no-flamegraphs', '--out', path.join(dir, `b${seen.length}-${extra.length}`), ...extra], { env });
+    cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--selector', '{job="checkout"}', '--duration', '1s', '--no-bpf', '--profiles', 'heap', '--no-flamegraphs', '--out', path.join(dir, `b${seen.length}-${extra.length}`), ...extra], { env });
   try {
     // Untrusted certificate without --prometheus-ca: refused, and said so.
     const bad = await run(['--prometheus-token', token]);
@@ -222,7 +253,7 @@ test('Prometheus over TLS with a CA file and a bearer token: the token is sent, 
     assert.match(bad.stdout, /self[- ]signed|certificate/i);
     // Trusted through the CA file, token from the environment.
     const out = path.join(dir, 'good');
-    const good = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--prometheus-ca', cert, '--selector', '{job="checkout"}', '--duration', '1s', '--profiles', 'heap', '--no-flamegraphs', '--out', out], { env: { P99SLEUTH_PROMETHEUS_TOKEN: token } });
+    const good = await cli(['investigate', '--local', '--pid', String(lab.pid), '--prometheus', url, '--prometheus-ca', cert, '--selector', '{job="checkout"}', '--duration', '1s', '--no-bpf', '--profiles', 'heap', '--no-flamegraphs', '--out', out], { env: { P99SLEUTH_PROMETHEUS_TOKEN: token } });
     assert.equal(good.exitCode, 0, good.stderr);
     assert.ok(seen.includes(`Bearer ${token}`), 'the token reached Prometheus');
     assert.equal(collector(await manifestOf(out), 'prometheus').status, 'ok');
@@ -274,4 +305,9 @@ test('Ctrl-C during capture: collectors stop, the partial bundle is kept and mar
   const report = JSON.parse(r.stdout);
   assert.equal(report.bundle.complete, false);
   assert.ok(report.gaps.some((g: string) => /partial/.test(g)));
+  // The kernel window ends early but is still a valid (shorter) delta; no tracer outlives the command.
+  assert.equal(collector(m, 'procfs').status, 'ok');
+  assert.ok(Number(collector(m, 'procfs').meta?.seconds) < 10);
+  const tracers = await execa('pgrep', ['-f', `bpftrace .*scripts/bpftrace/.*\\.bt ${lab.pid} `], { reject: false });
+  assert.equal(tracers.stdout.trim(), '', `bpftrace still running: ${tracers.stdout}`);
 });
