@@ -121,11 +121,21 @@ export function culprits(stacks: ReadonlyArray<{ frames: string[]; value: number
 }
 
 
-/** References to kernel evidence: the procfs/cgroup reads, or one bpftrace script's output. */
-export function kernelRefs(f: Facts, source: 'procfs' | `bpf:${string}`, note: string): EvidenceRef[] {
+/**
+ * References to kernel evidence: procfs/cgroup files (by key, as read at the end of the window; a key
+ * ending in `/` names a directory such as `task/`), or one bpftrace script's output.
+ */
+export function kernelRefs(f: Facts, source: 'procfs' | `bpf:${string}`, note: string, files: string[] = []): EvidenceRef[] {
   const k = f.kernel;
   if (!k) return [];
-  if (source === 'procfs') return k.artifacts.procfs.length ? [{ artifact: k.artifacts.procfs[0].replace(/\/[^/]+$/, '/'), note }] : [];
+  if (source === 'procfs') {
+    const out: EvidenceRef[] = [];
+    for (const key of files) {
+      const rel = `procfs/after/${key}`;
+      if (k.artifacts.procfs.some((a) => (key.endsWith('/') ? a.startsWith(rel) : a === rel))) out.push({ artifact: rel, note });
+    }
+    return out;
+  }
   const a = k.artifacts.bpf[source.slice(4)];
   return a ? [{ artifact: a, note }] : [];
 }

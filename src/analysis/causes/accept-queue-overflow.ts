@@ -23,7 +23,7 @@ export const acceptQueueOverflow: Rule = (ev, f) => {
     const perSec = Math.max(overflows, drops) / k!.seconds;
     // One refused attempt per hundred requests already dominates the clients' P99.
     effect = Math.max(effect, rate ? clamp01(perSec / (0.01 * rate)) : clamp01(perSec));
-    evidence.push(...kernelRefs(f, 'procfs', '/proc/PID/net/netstat (ListenOverflows, ListenDrops)'));
+    evidence.push(...kernelRefs(f, 'procfs', '/proc/PID/net/netstat (ListenOverflows, ListenDrops)', ['pid/net/netstat', 'pid/net/tcp']));
   } else if (!t) missing.push('/proc/net/netstat');
 
   const ports = new Set(k?.ports ?? []);

@@ -19,7 +19,7 @@ export const cpuSteal: Rule = (ev, f) => {
     support.push('/proc/stat');
     reasons.push(`Steal time was ${fmtPct(m.steal)} of this VM's CPU time over ${fmtNum(k!.seconds)} s: the hypervisor gave the vCPUs to other guests.`);
     effect = Math.max(effect, clamp01(m.steal / 0.2));
-    evidence.push(...kernelRefs(f, 'procfs', '/proc/stat steal time'));
+    evidence.push(...kernelRefs(f, 'procfs', '/proc/stat steal time', ['proc/stat']));
   } else if (!m) missing.push('/proc/stat');
 
   const cpus = f.spike.metrics.node_cpus?.mean;

@@ -23,7 +23,7 @@ export const cpuThrottling: Rule = (ev, f) => {
       reasons.push(`The cgroup was throttled in ${fmtNum(cg.throttledPeriods)} of ${fmtNum(cg.periods)} CFS periods (${fmtPct(frac)}) in ${fmtNum(k!.seconds)} s${stall !== undefined ? `, ${fmtDuration(stall)} of throttled thread time per throttled period` : ''}: every thread waits for the next period.`);
       // A quarter of periods throttled means most requests longer than a period meet a stall.
       effect = Math.max(effect, clamp01(frac / 0.25));
-      evidence.push(...kernelRefs(f, 'procfs', 'cgroup cpu.stat (nr_periods, nr_throttled, throttled time)'));
+      evidence.push(...kernelRefs(f, 'procfs', 'cgroup cpu.stat (nr_periods, nr_throttled, throttled time)', ['cgroup/cpu.stat']));
     }
   } else missing.push('cgroup cpu.stat');
 

@@ -18,7 +18,7 @@ export const hardirqLatency: Rule = (ev, f) => {
     support.push('/proc/stat');
     reasons.push(`Hard interrupt handlers took ${fmtPct(m.irqMaxCpu.frac)} of CPU ${m.irqMaxCpu.cpu} (${fmtPct(m.irq)} of all CPUs) over ${fmtNum(k!.seconds)} s.`);
     effect = Math.max(effect, clamp01(m.irqMaxCpu.frac / 0.3));
-    evidence.push(...kernelRefs(f, 'procfs', '/proc/stat irq time, /proc/interrupts'));
+    evidence.push(...kernelRefs(f, 'procfs', '/proc/stat irq time, /proc/interrupts', ['proc/stat', 'proc/interrupts']));
     const top = (k!.interrupts ?? []).slice(0, 3);
     if (top.length) reasons.push(`Busiest interrupts: ${top.map((i) => `${i.name || i.irq} ${fmtNum(i.perSecond)}/s`).join(', ')}.`);
   } else if (!m) missing.push('/proc/stat');

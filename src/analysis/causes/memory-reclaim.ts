@@ -32,7 +32,7 @@ export const memoryReclaim: Rule = (ev, f) => {
     const usage = cg.memoryUsageBytes !== undefined && cg.memoryLimitBytes ? ` (usage ${fmtBytes(cg.memoryUsageBytes)} of ${fmtBytes(cg.memoryLimitBytes)}, ${fmtPct(cg.memoryUsageBytes / cg.memoryLimitBytes)})` : '';
     reasons.push(`The cgroup hit its memory limit ${fmtNum(hits)} times in ${fmtNum(k!.seconds)} s${usage}: each hit reclaims before the allocation or write can go on.`);
     effect = Math.max(effect, clamp01(hits / k!.seconds / 100) * 0.6);
-    evidence.push(...kernelRefs(f, 'procfs', 'cgroup memory failcnt / memory.events'));
+    evidence.push(...kernelRefs(f, 'procfs', 'cgroup memory failcnt / memory.events', ['cgroup/memory.failcnt', 'cgroup/memory.events']));
     if (cg.memoryEvents?.oom_kill) reasons.push(`${fmtNum(cg.memoryEvents.oom_kill)} OOM kills in the window.`);
   } else if (!cg) missing.push('cgroup memory counters');
 

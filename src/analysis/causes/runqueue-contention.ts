@@ -29,7 +29,7 @@ export const runqueueContention: Rule = (ev, f) => {
       support.push('per-thread schedstat');
       reasons.push(`The target's ${fmtNum(t.count)} threads waited ${fmtDuration(perSlice)} on average for a CPU each time they became runnable (${fmtNum(t.timeslices)} times, ${fmtDuration(t.runqueueWaitSeconds)} in all, while running ${fmtDuration(t.runSeconds)}) in ${fmtNum(k.seconds)} s.`);
       effect = Math.max(effect, clamp01(perSlice / 2e-3));
-      evidence.push(...kernelRefs(f, 'procfs', 'per-thread schedstat (run and run-queue wait time)'));
+      evidence.push(...kernelRefs(f, 'procfs', 'per-thread schedstat (run and run-queue wait time)', ['task/']));
     }
   } else missing.push('per-thread schedstat');
 

@@ -18,7 +18,7 @@ export const softirqSaturation: Rule = (ev, f) => {
     support.push('/proc/stat');
     reasons.push(`Softirq handlers took ${fmtPct(m.softirqMaxCpu.frac)} of CPU ${m.softirqMaxCpu.cpu} and ${fmtPct(m.softirq)} of all CPUs' time over ${fmtNum(k!.seconds)} s: threads on that CPU run only in what is left.`);
     effect = Math.max(effect, clamp01(m.softirqMaxCpu.frac / 0.5));
-    evidence.push(...kernelRefs(f, 'procfs', '/proc/stat softirq time per CPU, /proc/softirqs'));
+    evidence.push(...kernelRefs(f, 'procfs', '/proc/stat softirq time per CPU, /proc/softirqs', ['proc/stat', 'proc/softirqs']));
   } else if (!m) missing.push('/proc/stat');
 
   const s = k?.softirq;

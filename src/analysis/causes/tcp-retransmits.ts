@@ -26,7 +26,7 @@ export const tcpRetransmits: Rule = (ev, f) => {
     reasons.push(`The target's network namespace retransmitted ${fmtNum(retrans)} of ${fmtNum(out)} segments (${fmtPct(ratio, 1)}) in ${fmtNum(k!.seconds)} s${timeouts || probes ? `: ${fmtNum(timeouts)} retransmit timeouts and ${fmtNum(probes)} tail-loss probes` : ''}. Each timeout costs the request at least ${fmtDuration(RTO_MIN)}.`);
     // 1% loss already puts an RTO into a typical multi-segment exchange's p99.
     effect = Math.max(effect, clamp01(ratio / 0.01));
-    evidence.push(...kernelRefs(f, 'procfs', '/proc/PID/net/snmp and netstat (RetransSegs, TCPTimeouts)'));
+    evidence.push(...kernelRefs(f, 'procfs', '/proc/PID/net/snmp and netstat (RetransSegs, TCPTimeouts)', ['pid/net/snmp', 'pid/net/netstat']));
   } else if (!t) missing.push('/proc/net/snmp');
 
   // Which connections: the target's own ports, from bpftrace.
