@@ -67,6 +67,9 @@ export interface KernelFacts {
   gaps: string[];
 }
 
+/** A retransmitted SYN or SYN-ACK: connection setup, not data loss. */
+export const isHandshake = (r: { kind: string; state: string }) => r.kind === 'synack' || r.state === 'SYN_SENT' || r.state === 'SYN_RECV';
+
 export interface Psi {
   cpu?: number;
   io?: number;

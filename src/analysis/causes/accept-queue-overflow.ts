@@ -5,6 +5,7 @@
  */
 import { clamp01, fmtNum } from '../../util/num.js';
 import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+import { isHandshake } from '../kernel-facts.js';
 
 export const acceptQueueOverflow: Rule = (ev, f) => {
   const reasons: string[] = [];
@@ -33,6 +34,17 @@ export const acceptQueueOverflow: Rule = (ev, f) => {
     if (!support.includes('listen queue')) support.push('listen queue');
     reasons.push(`Port ${l.port}'s accept queue held ${fmtNum(l.queued)}${l.backlog > 0 ? ` of ${fmtNum(l.backlog)}` : ''} connections at the end of the capture: the service is not accepting fast enough (or its backlog, capped by net.core.somaxconn, is too small).`);
     effect = Math.max(effect, 0.5);
+  }
+
+  // Handshakes retried towards the service's port (clients on this node, any network namespace) or
+  // SYN-ACKs it had to resend: what a full backlog does to connection setup.
+  const handshakes = (k?.retransmits ?? []).filter((r) => isHandshake(r) && (ports.has(r.dport) || ports.has(r.sport)));
+  const n = handshakes.reduce((t, r) => t + r.count, 0);
+  if (n >= 3) {
+    support.push('bpftrace handshake retransmits');
+    reasons.push(`${fmtNum(n)} handshake packets (SYN, SYN-ACK) to or from the service's port were retransmitted: connection attempts waiting out the backlog.`);
+    evidence.push(...kernelRefs(f, 'bpf:tcpretrans', 'retransmitted handshakes'));
+    if (!t) effect = Math.max(effect, 0.4);
   }
 
   const node = metricRise(f, 'node_listen_overflows', 3, 0.1) ?? metricRise(f, 'node_listen_drops', 3, 0.1);

@@ -6,6 +6,7 @@
  */
 import { clamp01, fmtNum, fmtPct, fmtDuration } from '../../util/num.js';
 import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+import { isHandshake } from '../kernel-facts.js';
 
 const RTO_MIN = 0.2;
 
@@ -31,9 +32,11 @@ export const tcpRetransmits: Rule = (ev, f) => {
 
   // Which connections: the target's own ports, from bpftrace.
   const flows = k?.retransmits;
+  // With the listen queue overflowing, retried handshakes are that cause's doing, not packet loss.
+  const overflowing = (t?.['TcpExt:ListenOverflows'] ?? 0) + (t?.['TcpExt:ListenDrops'] ?? 0) > 0;
   if (flows) {
     const ports = new Set(k!.ports);
-    const mine = flows.filter((r) => ports.has(r.sport) || ports.has(r.dport));
+    const mine = flows.filter((r) => (ports.has(r.sport) || ports.has(r.dport)) && !(overflowing && isHandshake(r)));
     const n = mine.reduce((s, r) => s + r.count, 0);
     if (n >= 3) {
       support.push('bpftrace tcp_retransmit_skb');
