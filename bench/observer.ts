@@ -5,7 +5,7 @@
  * every pair sees the same machine. Reports throughput (answered requests per second) and the
  * client's P99 with and without, as ratios. Needs root and bpftrace; run with tsx (it drives the lab).
  *
- *   node --import tsx bench/observer.ts [--rate 200] [--seconds 10] [--pairs 2]
+ *   node --import tsx bench/observer.ts [--rate 200] [--seconds 10] [--pairs 2] [--only hardirq,noise]
  */
 import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +19,7 @@ import { median } from '../src/util/num.js';
 import { packagePath } from '../src/util/paths.js';
 import { LabService, load, prepare, type LoadResult } from '../scripts/lab/lab.js';
 
-const { values: opt } = parseArgs({ options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' }, pairs: { type: 'string', default: '2' } } });
+const { values: opt } = parseArgs({ options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' }, pairs: { type: 'string', default: '2' }, only: { type: 'string' } } });
 const RATE = Number(opt.rate), SECONDS = Number(opt.seconds), PAIRS = Number(opt.pairs);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -70,7 +70,9 @@ async function main(): Promise<void> {
   const lab = await LabService.start({});
   // Nothing running in the "with" period either: how much two periods differ by chance alone.
   const noise: Condition = { name: 'nothing (noise floor)', run: async () => undefined };
-  const conditions = [noise, ...SCRIPT_NAMES.map((n) => bpf([n])), bpf(SCRIPT_NAMES), investigate];
+  const all = [noise, ...SCRIPT_NAMES.map((n) => bpf([n])), bpf(SCRIPT_NAMES), investigate];
+  // --only a,b: conditions whose name contains one of these words (to re-measure a few).
+  const conditions = opt.only ? all.filter((c) => opt.only!.split(',').some((w) => c.name.includes(w))) : all;
   const rows: Array<{ name: string; tput: number; p99: number; offP99: number; onP99: number }> = [];
   try {
     await measure(lab, undefined); // warm-up
