@@ -1,6 +1,6 @@
 /** What a cause rule returns, and small helpers the rules share. */
 import type { ProfileKind } from '../evidence/model.js';
-import { clamp01 } from '../util/num.js';
+import { clamp01, fmtNum } from '../util/num.js';
 import type { CauseId } from './catalogue.js';
 import type { Facts, RequestTime } from './features.js';
 import type { Evidence } from '../evidence/model.js';
@@ -149,4 +149,25 @@ export function metricRise(f: Facts, key: keyof Facts['spike']['metrics'], ratio
   if (!s) return undefined;
   const base = b?.mean;
   return { spike: s.mean, base, rose: s.mean >= minDelta + (base ?? 0) && (base === undefined || s.mean >= ratio * base) };
+}
+
+/** CPU time as cores, for reasons. */
+export const cores = (v: number) => `${fmtNum(v)} cores`;
+
+/**
+ * A node or container series that rose from baseline to spike, recorded as one more witness of a
+ * cause: its source in `support`, a reason with both windows' values, and the query as evidence.
+ */
+export function riseWitness(
+  ev: Evidence,
+  f: Facts,
+  into: Pick<Finding, 'support' | 'reasons' | 'evidence'>,
+  w: { key: keyof Facts['spike']['metrics']; source: string; what: string; show: (v: number) => string; ratio: number; min: number },
+): { spike: number; base?: number } | undefined {
+  const r = metricRise(f, w.key, w.ratio, w.min);
+  if (!r?.rose) return undefined;
+  into.support.push(w.source);
+  into.reasons.push(`${w.what} ${w.show(r.spike)} in the spike${r.base !== undefined ? ` vs ${w.show(r.base)} in the baseline` : ''}.`);
+  into.evidence.push(...metricRef(ev, w.key, w.what));
+  return r;
 }

@@ -66,8 +66,8 @@ const BELOW_SOURCES: Record<Exclude<CauseId, UserSpaceCause>, (k: KernelFacts | 
   'cpu-steal': (k, m) => [k?.cpuModes && '/proc/stat', m.node_steal && 'node steal time'],
 };
 
-function sourcesFor(id: CauseId, ev: Evidence, f: Facts): string[] {
-  if (CATALOGUE[id].level === 'user-space') return userSpaceSources(ev);
+function sourcesFor(id: CauseId, userSources: string[], f: Facts): string[] {
+  if (CATALOGUE[id].level === 'user-space') return userSources;
   return BELOW_SOURCES[id as Exclude<CauseId, UserSpaceCause>](f.kernel, f.spike.metrics).filter((x): x is string => typeof x === 'string');
 }
 
@@ -78,12 +78,13 @@ export function analyse(ev: Evidence): Analysis {
   walk.push(latencyStep(latency));
 
   const findings: Finding[] = [];
+  const userSources = userSpaceSources(ev);
   for (const level of LEVELS) {
     const ids = CAUSE_IDS.filter((id) => CATALOGUE[id].level === level);
     if (level !== 'user-space') walk.push({ level, check: `descend to ${level}`, verdict: 'descend', detail: descentReason(level, facts, findings.length > 0) });
     for (const id of ids) {
       const rule = RULES[id];
-      const sources = sourcesFor(id, ev, facts);
+      const sources = sourcesFor(id, userSources, facts);
       if (sources.length === 0) {
         walk.push({ level, check: CATALOGUE[id].title, cause: id, verdict: 'not-observed', detail: `not observed: needs ${CATALOGUE[id].evidence}` });
         continue;

@@ -122,3 +122,16 @@ test('cpu-steal and hardirq-latency read their /proc/stat columns (synthetic: re
   const irq = analyse(await raise(5, 100)(await base())).ranked.find((r) => r.id === 'hardirq-latency');
   assert.match(irq?.reasons.join(' ') ?? '', /Hard interrupt handlers took \d+% of CPU/);
 });
+
+test('a node series that rose from baseline to spike is a witness with both values and its query (synthetic series on a real bundle)', async () => {
+  const ev = await loadEvidence(await openBundle(bundle('healthy')));
+  const series = (w: { start: number; end: number }, v: number): Array<[number, number]> => [[w.start, v], [w.end, v]];
+  ev.metrics.node_softirq = { key: 'node_softirq', query: 'sum(rate(node_cpu_seconds_total{mode="softirq"}[4s]))', artifact: 'prometheus/node_softirq.json', points: [...series(ev.baseline!, 0.02), ...series(ev.spike, 0.8)] };
+  const f = analyse(ev).ranked.find((r) => r.id === 'softirq-saturation');
+  assert.ok(f?.support.includes('node_cpu_seconds_total{mode="softirq"}'), JSON.stringify(f));
+  assert.match(f!.reasons.join(' '), /Node softirq time 0\.8 cores in the spike vs 0\.02 cores in the baseline/);
+  assert.ok(f!.evidence.some((e) => e.artifact === 'prometheus/node_softirq.json'));
+  // Flat between the windows: no witness, no cause.
+  ev.metrics.node_softirq.points = [...series(ev.baseline!, 0.8), ...series(ev.spike, 0.8)];
+  assert.ok(!analyse(ev).ranked.some((r) => r.id === 'softirq-saturation'));
+});

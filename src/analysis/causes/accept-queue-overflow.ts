@@ -4,7 +4,7 @@
  * a second or more. None of that reaches the server's latency histogram.
  */
 import { clamp01, fmtNum } from '../../util/num.js';
-import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+import { kernelRefs, riseWitness, type Finding, type Rule } from '../finding.js';
 import { isHandshake } from '../kernel-facts.js';
 
 export const acceptQueueOverflow: Rule = (ev, f) => {
@@ -47,13 +47,11 @@ export const acceptQueueOverflow: Rule = (ev, f) => {
     if (!t) effect = Math.max(effect, 0.4);
   }
 
-  const node = metricRise(f, 'node_listen_overflows', 3, 0.1) ?? metricRise(f, 'node_listen_drops', 3, 0.1);
-  if (node?.rose) {
-    support.push('node_netstat_TcpExt_ListenOverflows');
-    reasons.push(`Node listen overflows ${fmtNum(node.spike)}/s in the spike${node.base !== undefined ? ` vs ${fmtNum(node.base)}/s in the baseline` : ''}.`);
-    evidence.push(...metricRef(ev, 'node_listen_overflows', 'node listen overflows'));
-    if (!t) effect = Math.max(effect, 0.4);
-  }
+  const perSec = (v: number) => `${fmtNum(v)}/s`;
+  const node =
+    riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_listen_overflows', source: 'node_netstat_TcpExt_ListenOverflows', what: 'Node listen overflows', show: perSec, ratio: 3, min: 0.1 }) ??
+    riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_listen_drops', source: 'node_netstat_TcpExt_ListenDrops', what: 'Node listen drops', show: perSec, ratio: 3, min: 0.1 });
+  if (node && !t) effect = Math.max(effect, 0.4);
   if (support.length === 0) return null;
   return { id: 'accept-queue-overflow', effect, support, reasons, evidence, missing, frames: [], profiles: [], serverBlind: true };
 };

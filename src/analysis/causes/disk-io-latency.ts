@@ -5,7 +5,7 @@
  * syscall shows.
  */
 import { clamp01, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
-import { kernelRefs, metricRise, stateShare, type Finding, type Rule } from '../finding.js';
+import { kernelRefs, riseWitness, stateShare, type Finding, type Rule } from '../finding.js';
 import type { LatencyStats } from '../kernel-facts.js';
 
 const SYNC = ['fsync', 'fdatasync', 'sync_file_range'];
@@ -50,14 +50,12 @@ export const diskIoLatency: Rule = (ev, f) => {
   } else if (!k?.blockIo) missing.push('bpftrace block I/O latency');
 
   const psi = k?.cgroup?.psi?.io ?? k?.psi.io;
-  const node = metricRise(f, 'node_psi_io', 2, 0.05);
   if (psi !== undefined && psi >= 0.1) {
     support.push('PSI io');
     reasons.push(`I/O pressure: some task stalled on I/O ${fmtPct(psi)} of the time.`);
     effect = Math.max(effect, support.length > 1 ? 0 : clamp01(psi / 0.5) * 0.6);
-  } else if (node?.rose) {
-    support.push('node_pressure_io_waiting_seconds_total');
-    reasons.push(`Node I/O pressure ${fmtPct(node.spike)} in the spike${node.base !== undefined ? ` vs ${fmtPct(node.base)} in the baseline` : ''}.`);
+  } else {
+    riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_psi_io', source: 'node_pressure_io_waiting_seconds_total', what: 'Node I/O pressure', show: fmtPct, ratio: 2, min: 0.05 });
   }
   if (support.length === 0) return null;
   // I/O pressure alone (a neighbour's disk) is weak unless requests sit in syscalls.

@@ -3,7 +3,7 @@
  * device, or a slow handler), delaying whatever runs there.
  */
 import { clamp01, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
-import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+import { cores, kernelRefs, riseWitness, type Finding, type Rule } from '../finding.js';
 
 export const hardirqLatency: Rule = (ev, f) => {
   const reasons: string[] = [];
@@ -36,13 +36,7 @@ export const hardirqLatency: Rule = (ev, f) => {
     }
   } else missing.push('bpftrace hardirq');
 
-  const node = metricRise(f, 'node_irq', 2, 0.05);
-  if (node?.rose) {
-    support.push('node_cpu_seconds_total{mode="irq"}');
-    reasons.push(`Node IRQ time ${fmtNum(node.spike)} cores in the spike${node.base !== undefined ? ` vs ${fmtNum(node.base)} in the baseline` : ''}.`);
-    evidence.push(...metricRef(ev, 'node_irq', 'node IRQ CPU time'));
-    effect = Math.max(effect, 0.3);
-  }
+  if (riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_irq', source: 'node_cpu_seconds_total{mode="irq"}', what: 'Node IRQ time', show: cores, ratio: 2, min: 0.05 })) effect = Math.max(effect, 0.3);
   if (support.length === 0) return null;
   return { id: 'hardirq-latency', effect, support, reasons, evidence, missing, frames: [], profiles: [] };
 };

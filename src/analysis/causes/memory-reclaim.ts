@@ -3,7 +3,7 @@
  * must first reclaim memory, and the thread that needs the page does it (direct or memcg reclaim).
  */
 import { clamp01, fmtBytes, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
-import { kernelRefs, metricRise, type Finding, type Rule } from '../finding.js';
+import { kernelRefs, riseWitness, type Finding, type Rule } from '../finding.js';
 
 export const memoryReclaim: Rule = (ev, f) => {
   const reasons: string[] = [];
@@ -37,14 +37,12 @@ export const memoryReclaim: Rule = (ev, f) => {
   } else if (!cg) missing.push('cgroup memory counters');
 
   const psi = cg?.psi?.memory ?? k?.psi.memory;
-  const node = metricRise(f, 'node_psi_memory', 2, 0.02);
   if (psi !== undefined && psi >= 0.05) {
     support.push('PSI memory');
     reasons.push(`Memory pressure: some task stalled on memory ${fmtPct(psi)} of the time.`);
     effect = Math.max(effect, clamp01(psi / 0.3));
-  } else if (node?.rose) {
-    support.push('node_pressure_memory_waiting_seconds_total');
-    reasons.push(`Node memory pressure ${fmtPct(node.spike)} in the spike${node.base !== undefined ? ` vs ${fmtPct(node.base)} in the baseline` : ''}.`);
+  } else {
+    riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_psi_memory', source: 'node_pressure_memory_waiting_seconds_total', what: 'Node memory pressure', show: fmtPct, ratio: 2, min: 0.02 });
   }
   // Hitting the limit alone is routine for page cache; it matters when stalls are measured.
   if (support.length === 0 || (support.length === 1 && support[0] === 'cgroup memory events' && effect < 0.3)) return null;

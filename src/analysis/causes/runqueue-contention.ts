@@ -4,7 +4,7 @@
  * show as run-queue wait: when cpu.stat explains the wait, this rule stays silent.
  */
 import { clamp01, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
-import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+import { cores, kernelRefs, riseWitness, type Finding, type Rule } from '../finding.js';
 
 export const runqueueContention: Rule = (ev, f) => {
   const reasons: string[] = [];
@@ -42,14 +42,11 @@ export const runqueueContention: Rule = (ev, f) => {
   } else if (!rq) missing.push('bpftrace run-queue latency');
 
   const psi = k.cgroup?.psi?.cpu ?? k.psi.cpu;
-  const m = metricRise(f, 'node_psi_cpu', 1.5, 0.1);
   if (support.length > 0 && psi !== undefined && psi >= 0.2) {
     support.push('PSI cpu');
     reasons.push(`CPU pressure: some task was waiting for a CPU ${fmtPct(psi)} of the time.`);
-  } else if (support.length > 0 && m?.rose) {
-    support.push('node_pressure_cpu_waiting_seconds_total');
-    reasons.push(`Node CPU pressure ${fmtPct(m.spike)} in the spike${m.base !== undefined ? ` vs ${fmtPct(m.base)} in the baseline` : ''}.`);
-    evidence.push(...metricRef(ev, 'node_psi_cpu', 'node CPU pressure'));
+  } else if (support.length > 0) {
+    riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_psi_cpu', source: 'node_pressure_cpu_waiting_seconds_total', what: 'Node CPU pressure', show: fmtPct, ratio: 1.5, min: 0.1 });
   }
   if (support.length === 0) return null;
   if (throttled >= 0.05) {

@@ -3,7 +3,7 @@
  * floods), so threads scheduled on it run late, and packets wait in the backlog.
  */
 import { clamp01, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
-import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+import { cores, kernelRefs, metricRise, riseWitness, type Finding, type Rule } from '../finding.js';
 
 export const softirqSaturation: Rule = (ev, f) => {
   const reasons: string[] = [];
@@ -34,11 +34,8 @@ export const softirqSaturation: Rule = (ev, f) => {
     }
   } else missing.push('bpftrace softirq');
 
-  const node = metricRise(f, 'node_softirq', 2, 0.1);
-  if (node?.rose) {
-    support.push('node_cpu_seconds_total{mode="softirq"}');
-    reasons.push(`Node softirq time ${fmtNum(node.spike)} cores in the spike${node.base !== undefined ? ` vs ${fmtNum(node.base)} in the baseline` : ''}.`);
-    evidence.push(...metricRef(ev, 'node_softirq', 'node softirq CPU time'));
+  const node = riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_softirq', source: 'node_cpu_seconds_total{mode="softirq"}', what: 'Node softirq time', show: cores, ratio: 2, min: 0.1 });
+  if (node) {
     effect = Math.max(effect, clamp01(node.spike / ((f.spike.metrics.node_cpus?.mean ?? 1) * 0.5)));
   }
   const squeezed = metricRise(f, 'node_softnet_squeezed', 3, 1);

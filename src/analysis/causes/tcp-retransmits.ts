@@ -5,7 +5,7 @@
  * its histogram flat while clients see RTO-sized tails: that gap is itself the signature.
  */
 import { clamp01, fmtNum, fmtPct, fmtDuration } from '../../util/num.js';
-import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
+import { kernelRefs, riseWitness, type Finding, type Rule } from '../finding.js';
 import { isHandshake } from '../kernel-facts.js';
 
 const RTO_MIN = 0.2;
@@ -52,13 +52,8 @@ export const tcpRetransmits: Rule = (ev, f) => {
     }
   } else missing.push('bpftrace tcp retransmits');
 
-  const node = metricRise(f, 'node_retrans', 3, 1);
-  if (node?.rose) {
-    support.push('node_netstat_Tcp_RetransSegs');
-    reasons.push(`Node retransmits ${fmtNum(node.spike)}/s in the spike${node.base !== undefined ? ` vs ${fmtNum(node.base)}/s in the baseline` : ''}.`);
-    evidence.push(...metricRef(ev, 'node_retrans', 'node TCP retransmits'));
-    if (!t) effect = Math.max(effect, 0.4);
-  }
+  const perSec = (v: number) => `${fmtNum(v)}/s`;
+  if (riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_retrans', source: 'node_netstat_Tcp_RetransSegs', what: 'Node retransmits', show: perSec, ratio: 3, min: 1 }) && !t) effect = Math.max(effect, 0.4);
   if (support.length === 0) return null;
 
   // The gap: a server-side P99 well below the RTO cannot contain the retransmit delay.
