@@ -57,6 +57,8 @@ export interface StateShare {
   countBase?: number;
   /** Growth of mean requests in flight from baseline to spike (0 without a baseline). */
   grew: number;
+  /** countBase is the spike's split applied to the baseline's total (no baseline profiles). */
+  baseEstimated: boolean;
   source: string;
 }
 
@@ -72,7 +74,7 @@ export function stateShare(f: Facts, states: RequestState[]): StateShare | undef
   const spike = cs / rs.inflight;
   const source = `${rs.waitSource}${rs.inflightSource === 'latency histogram' ? ' + latency histogram' : ''}`;
   const rb = f.baseline?.requestTime;
-  if (!rb) return { spike, explained: spike, countSpike: cs, grew: 0, source };
+  if (!rb) return { spike, explained: spike, countSpike: cs, grew: 0, source, baseEstimated: false };
   // Without baseline profiles only the baseline's total is known (from the histogram): split it like
   // the spike's, so each state is credited with its share of what was added.
   const baseKnown = Object.keys(rb.byState).some((k) => k !== 'unaccounted');
@@ -82,8 +84,15 @@ export function stateShare(f: Facts, states: RequestState[]): StateShare | undef
   // split of the added time is only an estimate, trusted when the added time dominates the spike.
   const enough = baseKnown ? grew > Math.max(0.01, 0.2 * rb.inflight) : grew > Math.max(0.01, rb.inflight);
   const explained = enough ? clamp01((cs - cb) / grew) : 0;
-  return { spike, base: rb.inflight > 0 ? cb / rb.inflight : 0, explained, countSpike: cs, countBase: cb, grew: Math.max(0, grew), source };
+  return { spike, base: rb.inflight > 0 ? cb / rb.inflight : 0, explained, countSpike: cs, countBase: cb, grew: Math.max(0, grew), source, baseEstimated: !baseKnown };
 }
+
+/**
+ * Whether a state's request time grew at least `ratio`× from the baseline. An estimated baseline is
+ * proportional to the spike's, so its ratio is only the growth of requests in flight, which
+ * stateShare already required: the test then says nothing and passes.
+ */
+export const stateGrew = (share: StateShare, ratio: number) => share.countBase === undefined || share.baseEstimated || share.countSpike >= ratio * share.countBase;
 
 /** Name the artifacts of a profile kind in a window. */
 export function refs(ev: Evidence, kind: ProfileKind, note: string, windows: Array<'spike' | 'baseline'> = ['spike', 'baseline']): EvidenceRef[] {

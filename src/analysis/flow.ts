@@ -206,6 +206,6 @@ function decide(ev: Evidence, reported: Ranked[], l: LatencySummary | undefined,
   const missing = [!p.cpu && 'CPU profile', !p.goroutine && 'goroutine profile', unseen.length && `evidence for ${unseen.join(', ')}`].filter(Boolean).join('; ');
   return {
     verdict: 'inconclusive',
-    summary: `Inconclusive: ${spiked ? `P99 rose ${fmtNum(l!.ratio!)}× but ` : ''}no cause in the collected evidence explains it. Not observed: ${missing}.`,
+    summary: `Inconclusive: ${spiked ? `P99 rose ${fmtNum(l!.ratio!)}× but ` : ''}no cause in the collected evidence explains it.${missing ? ` Not observed: ${missing}.` : ''}`,
   };
 }

@@ -112,3 +112,10 @@ test('a leak that began before the baseline window is found from its climb acros
   delete ev.spike.profiles.goroutine!.series;
   assert.doesNotMatch(analyse(ev).ranked.find((r) => r.id === 'goroutine-leak')?.reasons.join(' ') ?? '', /climbing/);
 });
+
+test('live lock contention with in-flight requests up under 3×: the estimated baseline is no reason to stay silent', async () => {
+  // Recorded by the accuracy suite in a CI run (baseline metrics only): requests in flight rose
+  // 2.75×, so a baseline split in proportion to the spike's could never show lock waits up 3×.
+  const a = analyse(await loadEvidence(await openBundle(bundle('lock-contention-live'))));
+  assert.equal(a.reported[0]?.id, 'lock-contention', describeRanked(a));
+});

@@ -1,7 +1,7 @@
 /** channel-blocking: request goroutines wait on a channel, worker pool or select. */
 import { fmtDuration, fmtPct } from '../../util/num.js';
 import { goroutineState } from '../features.js';
-import { culprits, exact, refs, stateShare, type Finding, type Rule } from '../finding.js';
+import { culprits, exact, refs, stateGrew, stateShare, type Finding, type Rule } from '../finding.js';
 import { isRequestPath } from '../frames.js';
 
 export const channelBlocking: Rule = (ev, f) => {
@@ -12,7 +12,7 @@ export const channelBlocking: Rule = (ev, f) => {
 
   const share = stateShare(f, ['channel']);
   if (!share) return null;
-  const grewEnough = share.countBase === undefined || share.countSpike >= 3 * share.countBase;
+  const grewEnough = stateGrew(share, 3);
   if (!(share.countSpike >= 0.01 && grewEnough && share.explained >= 0.2)) return null;
   const fromBlock = share.source.startsWith('block');
   support.push(fromBlock ? 'block profile' : 'goroutine profile');

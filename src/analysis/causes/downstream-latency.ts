@@ -1,7 +1,7 @@
 /** downstream-latency: request goroutines wait inside outbound calls to other services. */
 import { fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
 import { goroutineState } from '../features.js';
-import { culprits, exact, refs, stateShare, type Finding, type Rule } from '../finding.js';
+import { culprits, exact, refs, stateGrew, stateShare, type Finding, type Rule } from '../finding.js';
 import { isRequestPath } from '../frames.js';
 
 export const downstreamLatency: Rule = (ev, f) => {
@@ -12,7 +12,7 @@ export const downstreamLatency: Rule = (ev, f) => {
 
   const share = stateShare(f, ['outbound']);
   if (!share) return null;
-  const grewEnough = share.countBase === undefined || share.countSpike >= 2 * share.countBase;
+  const grewEnough = stateGrew(share, 2);
   if (!(share.countSpike >= 0.01 && grewEnough && share.explained >= 0.3)) return null;
   const fromBlock = share.source.startsWith('block');
   support.push(fromBlock ? 'block profile' : 'goroutine profile');

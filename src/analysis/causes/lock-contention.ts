@@ -1,7 +1,7 @@
 /** lock-contention: requests queue on a mutex (the wait, plus the serialized work inside it). */
 import { fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
 import { goroutineState } from '../features.js';
-import { culprits, exact, growth, metricRef, refs, stateShare, type Finding, type Rule } from '../finding.js';
+import { culprits, exact, growth, metricRef, refs, stateGrew, stateShare, type Finding, type Rule } from '../finding.js';
 import { isRequestPath } from '../frames.js';
 
 export const lockContention: Rule = (ev, f) => {
@@ -16,7 +16,7 @@ export const lockContention: Rule = (ev, f) => {
     // Work done while holding a contended lock is serialized: it belongs to the contention, not to CPU.
     const critical = f.spike.criticalCores - (f.baseline?.criticalCores ?? 0);
     const explained = Math.min(1, share.explained + (share.grew > 0 ? Math.max(0, critical) / share.grew : 0));
-    const grewEnough = share.countBase === undefined || share.countSpike >= 3 * share.countBase;
+    const grewEnough = stateGrew(share, 3);
     if (share.countSpike >= 0.01 && grewEnough && explained >= 0.2) {
       support.push(share.source.startsWith('block') ? 'block profile' : 'goroutine profile');
       reasons.push(`Requests wait on locks ${fmtDuration(share.countSpike)} per second in the spike (${fmtPct(share.spike)} of request time)${share.countBase !== undefined ? ` vs ${fmtDuration(share.countBase)} in the baseline` : ''}.`);
