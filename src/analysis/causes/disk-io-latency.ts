@@ -29,8 +29,12 @@ export const diskIoLatency: Rule = (ev, f) => {
     for (const [name, s] of slow) {
       reasons.push(`${name}() by the target: p99 ${fmtDuration(s.p99Us / 1e6)}, mean ${fmtDuration(s.meanUs / 1e6)} over ${fmtNum(s.count)} calls; threads spent ${fmtDuration(s.perSecond)} per second in it.`);
     }
-    // A request that syncs waits the syscall's tail: compare with the request P99.
-    effect = Math.max(effect, p99 ? clamp01(worst[1].p99Us / 1e6 / p99) : clamp01(worst[1].p99Us / 100_000));
+    // A request that syncs waits the syscall's tail: compare with the request P99. Far fewer syncs
+    // than requests means a background flusher, off the request path: it counts for half.
+    const rate = f.spike.metrics.request_rate?.mean;
+    const background = rate !== undefined && worst[1].count / k!.seconds < 0.1 * rate;
+    effect = Math.max(effect, (p99 ? clamp01(worst[1].p99Us / 1e6 / p99) : clamp01(worst[1].p99Us / 100_000)) * (background ? 0.5 : 1));
+    if (background) reasons.push(`Only ${fmtNum(worst[1].count / k!.seconds)} ${worst[0]}() calls per second against ${fmtNum(rate!)} requests per second: a background flush, not a wait on every request's path.`);
     evidence.push(...kernelRefs(f, 'bpf:syscalls', 'fsync/fdatasync/write latency histograms'));
   } else if (!k?.syscalls) missing.push('bpftrace syscall latency');
 
