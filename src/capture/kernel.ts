@@ -9,14 +9,15 @@ import type { CollectorEntry } from '../evidence/manifest.js';
 import { SleuthError, describe } from '../errors.js';
 import { sleep, type CollectorHooks } from '../sources/pprof/capture.js';
 import { parseBpftrace } from '../sources/bpftrace/parse.js';
-import { bpftraceAvailable, runBpftrace } from '../sources/bpftrace/run.js';
+import { bpftraceAvailable, runBpftrace, type BpftraceCommand } from '../sources/bpftrace/run.js';
 import { missingProbes, scriptInvocation, type ScriptName } from '../sources/bpftrace/scripts.js';
-import { readProcfs, type FileReader } from '../sources/procfs/capture.js';
+import { readProcfs, type FileReader, type ProcfsOptions } from '../sources/procfs/capture.js';
 
 export interface KernelCapture {
   pid: number;
   seconds: number;
   reader: FileReader;
+  procfsOptions?: ProcfsOptions;
 }
 
 /** Read procfs/cgroup files, wait the window, read them again; both reads go into the bundle. */
@@ -25,14 +26,14 @@ export async function captureProcfs(o: KernelCapture, writer: BundleWriter, sign
   const entry: CollectorEntry = { name: 'procfs', window: 'spike', status: 'ok', artifacts: [], startedAt: new Date(started).toISOString() };
   hooks.start?.(entry.name);
   try {
-    const before = await readProcfs(o.pid, o.reader);
+    const before = await readProcfs(o.pid, o.reader, o.procfsOptions);
     if (!before['proc/stat']) throw new SleuthError('unavailable', 'cannot read /proc/stat');
     const t0 = Date.now();
     // Ctrl-C ends the window early; the second read still gives a valid, shorter delta.
     await sleep(o.seconds * 1000, signal).catch((err) => {
       if (!(err instanceof SleuthError && err.kind === 'interrupted')) throw err;
     });
-    const after = await readProcfs(o.pid, o.reader);
+    const after = await readProcfs(o.pid, o.reader, o.procfsOptions);
     const seconds = (Date.now() - t0) / 1000;
     for (const [when, files] of [['before', before], ['after', after]] as const) {
       for (const [key, text] of Object.entries(files)) entry.artifacts.push(await writer.writeArtifact(`procfs/${when}/${key}`, text));
@@ -64,6 +65,8 @@ export interface BpfCapture {
   scripts: ScriptName[];
   /** The bpftrace binary (default: bpftrace on PATH). */
   bpftrace?: string;
+  /** How bpftrace is started elsewhere (kubectl exec into the node pod). */
+  command?: BpftraceCommand;
 }
 
 /**
@@ -71,7 +74,7 @@ export interface BpfCapture {
  * run at all (missing, not root, no tracefs) every script fails with that one reason, without trying.
  */
 export async function captureBpf(o: BpfCapture, writer: BundleWriter, signal: AbortSignal, hooks: CollectorHooks = {}): Promise<void> {
-  const avail = await bpftraceAvailable({ bpftrace: o.bpftrace });
+  const avail = await bpftraceAvailable({ bpftrace: o.bpftrace, command: o.command });
   await Promise.all(o.scripts.map(async (name, i) => {
     // Each bpftrace compiles its program at start (~0.2 CPU-s): ten at once saturate a small
     // machine for a second and show up in the very P99 being measured (bench/observer.ts). They
@@ -85,7 +88,7 @@ export async function captureBpf(o: BpfCapture, writer: BundleWriter, signal: Ab
     try {
       if (!avail.ok) throw new SleuthError('unavailable', avail.reason);
       const inv = scriptInvocation(name, { tgid: o.pid, seconds });
-      const r = await runBpftrace({ ...inv, format: 'text', bpftrace: o.bpftrace, signal, onSpawn: lowPriority });
+      const r = await runBpftrace({ ...inv, format: 'text', bpftrace: o.bpftrace, command: o.command, signal, onSpawn: o.command ? undefined : lowPriority });
       entry.artifacts.push(await writer.writeArtifact(`bpftrace/${name}.txt`, r.stdout));
       // bpftrace 0.17 drops a uprobe whose symbol is missing and still exits 0: zeros would lie.
       const short = missingProbes(name, parseBpftrace(r.stdout, name));

@@ -55,3 +55,28 @@ export async function localNodeSelector(t: PromTarget, hostnames: string[], sign
   const parts = ['job', 'instance'].filter((k) => pick.labels[k] !== undefined).map((k) => `${k}=${quote(pick.labels[k])}`);
   return { selector: `{${parts.join(',')}}` };
 }
+
+/**
+ * A pod's series, by the `namespace` and `pod` labels that Kubernetes service discovery (and the
+ * Prometheus Operator's relabelling) put on them; undefined when Prometheus has none.
+ */
+export async function selectorForPod(t: PromTarget, namespace: string, pod: string, signal?: AbortSignal): Promise<string | undefined> {
+  const sel = `{namespace=${quote(namespace)},pod=${quote(pod)}}`;
+  const series = await instant(t, `count(up${sel})`, signal);
+  return series.length ? sel : undefined;
+}
+
+/** Each pod's P99 over the last `window`, where its latency histogram carries a `pod` label. */
+export async function p99ByPod(t: PromTarget, namespace: string, pods: string[], wanted: string | undefined, window: string, signal?: AbortSignal): Promise<Map<string, number>> {
+  // Pod names are validated Kubernetes names: letters, digits, '-' and '.', of which only '.' needs escaping.
+  const sel = `{namespace=${quote(namespace)},pod=~${quote(pods.map((p) => p.replace(/\./g, '\\.')).join('|'))}}`;
+  const metric = await findLatencyMetric(t, sel, wanted, signal);
+  const out = new Map<string, number>();
+  if (!metric) return out;
+  const series = await instant(t, `histogram_quantile(0.99, sum by (pod, le) (rate(${metric}_bucket${sel}[${window}])))`, signal);
+  for (const s of series) {
+    const v = s.points[s.points.length - 1]?.[1];
+    if (s.labels.pod && v !== undefined && Number.isFinite(v)) out.set(s.labels.pod, v);
+  }
+  return out;
+}
