@@ -28,7 +28,9 @@ export function cli(args: string[], opts: { env?: Record<string, string | undefi
   return execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), ...args], {
     reject: false,
     cwd: opts.cwd ?? ROOT,
-    env: { NO_COLOR: undefined, FORCE_COLOR: undefined, ...opts.env },
+    // Tests never reach a real kubectl (whatever is on PATH talks to no cluster of ours): a test that
+    // needs one passes KUBECTL (the stand-in, test/kube); any other would fail loudly here.
+    env: { NO_COLOR: undefined, FORCE_COLOR: undefined, KUBECTL: '/nonexistent/kubectl-not-allowed-in-tests', ...opts.env },
     timeout: 60_000,
   });
 }

@@ -14,16 +14,18 @@ import type { BpftraceCommand } from '../sources/bpftrace/run.js';
 import type { ScriptName } from '../sources/bpftrace/scripts.js';
 import { capturePprofWindow, type CollectorHooks, type PprofTarget } from '../sources/pprof/capture.js';
 import type { FileReader, ProcfsOptions } from '../sources/procfs/capture.js';
-import { capturePrometheus, queryRange, type PromTarget } from '../sources/prometheus/capture.js';
+import { captureStoredProfiles, type ProfileStore } from '../sources/profilestore/index.js';
+import { queryRange, type PromTarget } from '../sources/prometheus/capture.js';
 import { findLatencyMetric, localNodeSelector, scrapeInterval } from '../sources/prometheus/discover.js';
 import { combine, parsePromResponse } from '../sources/prometheus/parse.js';
-import { buildQueries, buildScopeQueries, type MetricKey } from '../sources/prometheus/queries.js';
+import { buildQueries } from '../sources/prometheus/queries.js';
 import { findSpikes, type SpikeAnalysis } from '../sources/prometheus/spike.js';
 import type { Progress } from '../ui/progress.js';
 import { promDuration } from '../util/duration.js';
 import { fmtDuration, fmtNum } from '../util/num.js';
 import { redactUrl } from '../util/redact.js';
 import { captureBpf, captureProcfs } from './kernel.js';
+import { capturePrometheusWindow } from './prometheus-window.js';
 
 /** One target, as the engine needs it. */
 export interface CaptureTarget {
@@ -63,6 +65,8 @@ export interface CaptureOptions {
   bpfScripts: ScriptName[];
   /** Why bpftrace is not run, when bpfScripts is empty. */
   bpfOffReason?: string;
+  /** Parca or Pyroscope: baseline profiles, and the spike's own when it has already passed. */
+  profileStore?: { store: ProfileStore; selector: string };
 }
 
 export interface CaptureResult {
@@ -151,8 +155,75 @@ async function captureInto(writer: BundleWriter, t: CaptureTarget, o: CaptureOpt
     }
   }
 
-  // Profiles and kernel evidence of the present, all concurrently; their window is the spike when it is ongoing.
+  // A spike that has passed cannot be captured live; with a profile store its profiles come from
+  // there, and evidence of the present (live profiles, kernel counters) would only mislead.
+  const past = o.profileStore && spike?.chosen && !spike.ongoing ? spike.chosen : undefined;
   const captureStart = now();
+  if (past) {
+    const why = `the spike ended at ${iso(past.end)}: its profiles come from ${o.profileStore!.store.shown}; kernel evidence of the present would not describe it`;
+    const skipped = ['procfs', ...o.bpfScripts.map((b) => `bpftrace.${b}`)];
+    for (const name of skipped) {
+      const e: CollectorEntry = { name, window: 'spike', status: 'skipped', message: why, artifacts: [] };
+      writer.record(e);
+      hooks.done?.(e);
+    }
+  } else await captureLive(writer, t, o, hooks, signal);
+  const captureEnd = now();
+  const interrupted = signal.aborted;
+
+  const windows: { baseline?: TimeWindow; spike: TimeWindow } = {
+    spike: past
+      ? { start: iso(past.start), end: iso(past.end) }
+      : { start: iso(spike?.ongoing && spike.chosen ? Math.min(spike.chosen.start, captureStart) : captureStart), end: iso(captureEnd) },
+  };
+  if (spike?.baseline) windows.baseline = { start: iso(spike.baseline.start), end: iso(spike.baseline.end) };
+  else if (o.prometheus && selector) {
+    // No spike found: compare with the earlier part of the range.
+    windows.baseline = { start: iso(captureStart - o.sinceSeconds), end: iso(captureStart - Math.min(o.sinceSeconds / 2, 300)) };
+  }
+
+  const stored = o.profileStore && !interrupted
+    ? captureStoredProfiles(o.profileStore.store, { selector: o.profileStore.selector, windows: { spike: past ? windows.spike : undefined, baseline: windows.baseline }, kinds: o.kinds }, writer, signal, hooks).then(() => undefined, (err: unknown) => err)
+    : undefined;
+  if (o.prometheus && selector && !interrupted && !promDown) {
+    const from = Date.parse((windows.baseline ?? windows.spike).start) / 1000;
+    await capturePrometheusWindow(
+      o.prometheus,
+      { selector, nodeSelector, containerSelector: t.containerSelector, latencyMetric, scrapeInterval: interval, start: from, end: now(), meta: { spike, notes: promNotes } },
+      writer,
+      signal,
+      hooks,
+    );
+  } else if (o.prometheus) {
+    const e: CollectorEntry = { name: 'prometheus', status: interrupted ? 'skipped' : 'failed', message: interrupted ? 'interrupted' : promNotes.join('; ') || 'no selector', artifacts: [] };
+    writer.record(e);
+    hooks.done?.(e);
+  } else {
+    writer.record({ name: 'prometheus', status: 'not-enabled', message: 'no --prometheus: latency and Go runtime series not collected', artifacts: [] });
+  }
+  const storedFailed = await stored;
+  if (storedFailed) throw storedFailed;
+  for (const n of promNotes) progress.note(n);
+
+  const dir = await writer.finish({
+    complete: !interrupted,
+    incompleteReason: interrupted ? 'interrupted (SIGINT/SIGTERM)' : undefined,
+    target: {
+      ...t.description,
+      pprofUrl: pprof ? redactUrl(pprof.baseUrl) : undefined,
+      prometheusUrl: o.prometheus ? redactUrl(o.prometheus.url) : undefined,
+      selector,
+      latencyMetric,
+      profilesUrl: o.profileStore?.store.shown,
+    },
+    windows,
+  });
+  return { dir, interrupted };
+}
+
+/** Profiles and kernel evidence of the present, all concurrently; their window is the spike when it is ongoing. */
+async function captureLive(writer: BundleWriter, t: CaptureTarget, o: CaptureOptions, hooks: CollectorHooks, signal: AbortSignal): Promise<void> {
+  const pprof = t.pprof;
   const profiles = async () => {
     if (!pprof) {
       const err = t.pprofMissing();
@@ -169,60 +240,15 @@ async function captureInto(writer: BundleWriter, t: CaptureTarget, o: CaptureOpt
       : hooks.done;
     await capturePprofWindow(pprof, { window: 'spike', seconds: o.durationSeconds, goroutineSnapshots: 10, kinds: o.kinds }, writer, signal, { start: hooks.start, done });
   };
-  const kernelOk = t.pid !== undefined && t.reader !== undefined;
+  const noNode = t.kernelMissing ?? "no access to the target's node";
   await Promise.all([
     profiles(),
-    kernelOk ? captureProcfs({ pid: t.pid!, seconds: o.durationSeconds, reader: t.reader!, procfsOptions: t.procfsOptions }, writer, signal, hooks) : failAll(writer, hooks, ['procfs'], t.kernelMissing ?? 'no access to the target\'s node', 'spike'),
+    t.pid !== undefined && t.reader !== undefined
+      ? captureProcfs({ pid: t.pid, seconds: o.durationSeconds, reader: t.reader, procfsOptions: t.procfsOptions }, writer, signal, hooks)
+      : failAll(writer, hooks, ['procfs'], noNode, 'spike'),
     !o.bpfScripts.length ? undefined
     : t.pid !== undefined ? captureBpf({ pid: t.pid, seconds: o.durationSeconds, scripts: o.bpfScripts, ...t.bpftrace }, writer, signal, hooks)
-    : failAll(writer, hooks, o.bpfScripts.map((s) => `bpftrace.${s}`), t.kernelMissing ?? 'no access to the target\'s node', 'spike'),
+    : failAll(writer, hooks, o.bpfScripts.map((s) => `bpftrace.${s}`), noNode, 'spike'),
   ]);
   if (!o.bpfScripts.length) writer.record({ name: 'bpftrace', status: 'not-enabled', message: o.bpfOffReason ?? '--no-bpf: kernel tracing not run', artifacts: [] });
-  const captureEnd = now();
-  const interrupted = signal.aborted;
-
-  const windows: { baseline?: TimeWindow; spike: TimeWindow } = {
-    spike: { start: iso(spike?.ongoing && spike.chosen ? Math.min(spike.chosen.start, captureStart) : captureStart), end: iso(captureEnd) },
-  };
-  if (spike?.baseline) windows.baseline = { start: iso(spike.baseline.start), end: iso(spike.baseline.end) };
-  else if (o.prometheus && selector) {
-    // No spike found: compare with the earlier part of the range.
-    windows.baseline = { start: iso(captureStart - o.sinceSeconds), end: iso(captureStart - Math.min(o.sinceSeconds / 2, 300)) };
-  }
-
-  if (o.prometheus && selector && !interrupted && !promDown) {
-    const from = Date.parse((windows.baseline ?? windows.spike).start) / 1000;
-    const rateWindow = 4 * interval;
-    const queries: Partial<Record<MetricKey, string>> = {
-      ...buildQueries(selector, latencyMetric ?? 'none', promDuration(rateWindow)),
-      ...buildScopeQueries({ node: nodeSelector, container: t.containerSelector }, promDuration(rateWindow)),
-    };
-    // Without a latency histogram the Go runtime and process series are still worth having.
-    if (!latencyMetric) for (const k of ['latency_p99', 'latency_p50', 'latency_inflight', 'request_rate'] as const) delete queries[k];
-    await capturePrometheus(o.prometheus, queries, { start: Math.floor(from - rateWindow), end: Math.ceil(now()), step: Math.max(1, Math.round(interval)) }, writer, signal, {
-      hooks,
-      meta: { selector, nodeSelector, containerSelector: t.containerSelector, latencyMetric, scrapeInterval: interval, spike, notes: promNotes },
-    });
-  } else if (o.prometheus) {
-    const e: CollectorEntry = { name: 'prometheus', status: interrupted ? 'skipped' : 'failed', message: interrupted ? 'interrupted' : promNotes.join('; ') || 'no selector', artifacts: [] };
-    writer.record(e);
-    hooks.done?.(e);
-  } else {
-    writer.record({ name: 'prometheus', status: 'not-enabled', message: 'no --prometheus: latency and Go runtime series not collected', artifacts: [] });
-  }
-  for (const n of promNotes) progress.note(n);
-
-  const dir = await writer.finish({
-    complete: !interrupted,
-    incompleteReason: interrupted ? 'interrupted (SIGINT/SIGTERM)' : undefined,
-    target: {
-      ...t.description,
-      pprofUrl: pprof ? redactUrl(pprof.baseUrl) : undefined,
-      prometheusUrl: o.prometheus ? redactUrl(o.prometheus.url) : undefined,
-      selector,
-      latencyMetric,
-    },
-    windows,
-  });
-  return { dir, interrupted };
 }

@@ -88,7 +88,8 @@ export async function captureBpf(o: BpfCapture, writer: BundleWriter, signal: Ab
     try {
       if (!avail.ok) throw new SleuthError('unavailable', avail.reason);
       const inv = scriptInvocation(name, { tgid: o.pid, seconds });
-      const r = await runBpftrace({ ...inv, format: 'text', bpftrace: o.bpftrace, command: o.command, signal, onSpawn: o.command ? undefined : lowPriority });
+      // Through kubectl exec the start-up also pays the API round trips, on a busy node too.
+      const r = await runBpftrace({ ...inv, format: 'text', bpftrace: o.bpftrace, command: o.command, signal, onSpawn: o.command ? undefined : lowPriority, startupMarginMs: o.command ? 20_000 : undefined });
       entry.artifacts.push(await writer.writeArtifact(`bpftrace/${name}.txt`, r.stdout));
       // bpftrace 0.17 drops a uprobe whose symbol is missing and still exits 0: zeros would lie.
       const short = missingProbes(name, parseBpftrace(r.stdout, name));

@@ -15,6 +15,9 @@ import { parsePprof, sampleTypeIndex } from '../sources/pprof/parse.js';
 import { diff, fold } from '../sources/pprof/fold.js';
 import { renderFlameGraph, toFolded } from '../render/flamegraph/index.js';
 import { investigate } from './investigate.js';
+import { registerKubeCommands } from './kube-commands.js';
+import { DEFAULT_AGENT_IMAGE } from '../target/kubernetes/nodepod.js';
+import { registerCheck } from './check.js';
 
 interface Global {
   color: boolean;
@@ -24,12 +27,12 @@ interface Global {
 
 const EXIT_HELP = `
 Exit codes:
-  0    report written (no cause, or a cause without --exit-code)
-  1    a cause was found and --exit-code was given
+  0    report written (no cause, or a cause without --exit-code); check: the SLO holds
+  1    a cause was found and --exit-code was given; check: the SLO is breached
   2    usage error (bad flag or argument)
   3    unusable input (bundle, manifest, profile or response)
-  4    a source could not be reached; nothing could be evaluated
-  5    output could not be written
+  4    a source could not be reached; nothing could be evaluated (check: also no series or no requests)
+  5    output could not be written (check: --junit, $GITHUB_STEP_SUMMARY)
   70   internal error (a bug: please report it with --debug output)
   130  interrupted (a partial bundle is kept and marked)`;
 
@@ -42,9 +45,9 @@ function useColor(g: Global): boolean {
 
 const formatOption = () => new Option('--format <format>', 'report format').choices(FORMATS).default('text' as Format);
 
-export function buildProgram(): Command {
+export function buildProgram(name = 'p99sleuth'): Command {
   const program = new Command()
-    .name('p99sleuth')
+    .name(name)
     .description('Investigate P99 latency spikes in Go services: user-space block → kernel wait → hardware interrupt.')
     .version(VERSION)
     .option('--no-color', 'plain output (NO_COLOR is honoured too)')
@@ -125,14 +128,21 @@ export function buildProgram(): Command {
 
   program
     .command('investigate')
-    .description('capture live evidence from a Go service during a spike, then analyse it like `analyze`')
-    .argument('[target...]', 'Kubernetes target (deploy/NAME, pod/NAME; not in this version) — or use --local --pid')
-    .option('--local', 'investigate a process on this machine', false)
-    // kubectl-style target options, accepted so the "not in this version" answer is the one users see.
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace (Kubernetes targets: not in this version)')
-    .option('--context <context>', 'kubeconfig context (Kubernetes targets: not in this version)')
-    .option('--kubeconfig <file>', 'kubeconfig file (Kubernetes targets: not in this version)')
-    .option('-c, --container <name>', 'container in the pod (Kubernetes targets: not in this version)')
+    .description('capture live evidence from a Go service during a spike (a Kubernetes workload, or a local process with --local), then analyse it like `analyze`')
+    .argument('[target...]', 'Kubernetes target: deploy/NAME, pod/NAME, statefulset/NAME, daemonset/NAME (or -l SELECTOR)')
+    .option('--local', 'investigate a process on this machine (with --pid)', false)
+    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: the context\'s, else "default")')
+    .option('-l, --label-selector <selector>', 'investigate pods by label, e.g. app=checkout')
+    .option('-c, --container <name>', 'container in the pod (default: the default-container annotation, else the first)')
+    .option('--context <context>', 'kubeconfig context')
+    .option('--kubeconfig <file>', 'kubeconfig file')
+    .option('--kubectl <path>', 'the kubectl binary (or KUBECTL; default kubectl on PATH)')
+    .option('--pods <n>', 'how many of the workload\'s pods to investigate, worst P99 first, concurrently', '1')
+    .option('--pprof-port <port>', 'the container port serving net/http/pprof (reached with kubectl port-forward)', '6060')
+    .option('--pprof-path <path>', 'the pprof path on that port', '/debug/pprof')
+    .option('--no-node-pod', 'do not start the node pod: no procfs/cgroup or bpftrace evidence, only pprof and Prometheus')
+    .option('--agent-image <image>', 'image of the node pod (needs bpftrace, sh, grep)', DEFAULT_AGENT_IMAGE)
+    .option('--agent-namespace <namespace>', 'namespace for the node pod (default: the target\'s)')
     .option('--pid <pid>', 'the Go process to investigate (with --local)')
     .option('--pprof <url>', 'its net/http/pprof base URL (default: found on the ports the process listens on)')
     .option('--prometheus <url>', 'Prometheus-compatible HTTP API for spike finding and Go runtime series')
@@ -141,9 +151,18 @@ export function buildProgram(): Command {
     .option('--prometheus-password <password>', 'basic-auth password (prefer the environment variable)')
     .option('--prometheus-header <header...>', 'extra request header, e.g. "X-Scope-OrgID: team-a"')
     .option('--prometheus-ca <file>', 'PEM CA bundle for an https Prometheus')
-    .option('--insecure-skip-tls-verify', 'do not verify Prometheus TLS certificates', false)
+    .option('--insecure-skip-tls-verify', 'do not verify Prometheus (and profile store) TLS certificates', false)
     .option('--prometheus-timeout <duration>', 'give up on a Prometheus request after this long', '15s')
-    .option('--selector <selector>', 'PromQL label matchers for the service, e.g. \'{job="checkout"}\' (default: the target scraping the pprof port)')
+    .option('--selector <selector>', 'PromQL label matchers for the service, e.g. \'{job="checkout"}\' (default: the pod\'s namespace/pod labels, or locally the target scraping the pprof port)')
+    .option('--profiles-from <url>', 'Parca or Pyroscope holding past profiles: parca://HOST:PORT, pyroscope://HOST:PORT (parcas://, pyroscopes:// for TLS; pyroscope+grpc:// for gRPC)')
+    .option('--profiles-selector <selector>', 'the service\'s labels in the profile store, e.g. \'{service_name="checkout"}\' (default: --selector)')
+    .option('--profiles-token <token>', 'bearer token for the profile store (or P99SLEUTH_PROFILES_TOKEN)')
+    .option('--profiles-user <user>', 'basic-auth user for the profile store (or P99SLEUTH_PROFILES_USER; password: P99SLEUTH_PROFILES_PASSWORD)')
+    .option('--profiles-password <password>', 'basic-auth password for the profile store (prefer the environment variable)')
+    .option('--profiles-tenant <id>', 'profile store tenant, sent as X-Scope-OrgID')
+    .option('--profiles-header <header...>', 'extra profile store request header, e.g. "X-Org: a"')
+    .option('--profiles-ca <file>', 'PEM CA bundle for a TLS profile store')
+    .option('--profiles-timeout <duration>', 'give up on a profile store request after this long', '30s')
     .option('--node-selector <selector>', 'PromQL label matchers for this machine\'s node_exporter, e.g. \'{instance="10.0.0.7:9100"}\' (default: the only node_exporter, or the one on loopback)')
     .option('--latency-metric <name>', 'latency histogram (default: first of http_request_duration_seconds, http_server_request_duration_seconds, grpc_server_handling_seconds)')
     .option('--since <duration>', 'how far back to look for the spike', '30m')
@@ -157,9 +176,16 @@ export function buildProgram(): Command {
     .option('--exit-code', 'exit 1 when a cause is found', false)
     .addHelpText('after', `
 Examples:
+  p99sleuth investigate deploy/checkout -n shop --prometheus http://prometheus.monitoring:9090
+  p99sleuth investigate pod/checkout-7d9f8b6c5-x2x4q -n shop --duration 30s --no-node-pod
+  p99sleuth investigate -l app=checkout -n shop --pods 3 --prometheus http://127.0.0.1:9090
   p99sleuth investigate --local --pid $(pgrep -f checkout) --prometheus http://127.0.0.1:9090
   p99sleuth investigate --local --pid 4242 --pprof http://127.0.0.1:6060/debug/pprof --duration 30s
   p99sleuth investigate --local --pid 4242 --prometheus https://prom.example --selector '{job="checkout"}' --format json
+
+Kubernetes: pprof comes through kubectl port-forward; kernel evidence from a short-lived privileged
+hostPID pod on the target's node (deleted when the command ends; see README "Kubernetes"). Nothing
+else in the cluster is created or changed. Check access first with: p99sleuth doctor deploy/NAME -n NS
 
 Ctrl-C stops the collectors, keeps the partial bundle (marked), analyses it and exits 130.`)
     .action(async (target, o) => {
@@ -167,6 +193,8 @@ Ctrl-C stops the collectors, keeps the partial bundle (marked), analyses it and 
       await investigate(target, o, { ...g, useColor: useColor(g) });
     });
 
+  registerCheck(program, global);
+  registerKubeCommands(program, global);
   return program;
 }
 
@@ -176,8 +204,8 @@ async function writeOut(file: string, data: string): Promise<void> {
   });
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+export async function main(argv: string[], o: { name?: string } = {}): Promise<void> {
+  const program = buildProgram(o.name);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -33,7 +33,7 @@ export interface CollectorEntry {
 }
 
 export interface TargetDescription {
-  kind: 'local' | 'kubernetes' | 'fixture';
+  kind: 'local' | 'kubernetes' | 'fixture' | 'prometheus';
   /** Human description, e.g. `pid 4242 (checkout)` or `pod shop/checkout-7d9f…`. */
   description: string;
   pid?: number;
@@ -90,7 +90,16 @@ export function validateManifest(raw: unknown, file: string): Manifest {
       throw bad(`collectors[${i}] (${e.name}) "artifacts" must be relative paths inside the bundle`);
     }
   });
-  if (!m.target || typeof m.target !== 'object') throw bad('"target" must be an object');
+  if (!m.target || typeof m.target !== 'object' || Array.isArray(m.target)) throw bad('"target" must be an object');
+  // The rules read these fields (ports into a Set, the latency metric into queries): wrong types are refused here.
+  const t = m.target as Record<string, unknown>;
+  for (const k of ['description', 'pprofUrl', 'prometheusUrl', 'selector', 'latencyMetric'] as const) {
+    if (t[k] !== undefined && typeof t[k] !== 'string') throw bad(`"target.${k}" must be a string`);
+  }
+  if (t.pid !== undefined && !(Number.isInteger(t.pid) && (t.pid as number) > 0)) throw bad('"target.pid" must be a process id');
+  if (t.ports !== undefined && !(Array.isArray(t.ports) && t.ports.every((p) => Number.isInteger(p) && p >= 0 && p <= 65535))) {
+    throw bad('"target.ports" must be an array of TCP port numbers');
+  }
   return {
     ...(m as unknown as Manifest),
     complete: m.complete !== false,

@@ -29,11 +29,11 @@ test('an unknown flag is a usage error (exit 2)', async () => {
   assert.match(r.stderr, /unknown option '--frobnicate'/);
 });
 
-test('investigate of a Kubernetes target says it is not available instead of pretending (exit 2)', async () => {
-  const r = await cli(['investigate', 'deploy/checkout', '-n', 'shop']);
-  assert.equal(r.exitCode, 2);
-  oneErrorLine(r.stderr, /Kubernetes targets are not supported by this version/);
-  assert.match(r.stderr, /hint: .*--local --pid/);
+test('investigate of a Kubernetes target without a usable kubectl names it and the flag to fix it (exit 4)', async () => {
+  const r = await cli(['investigate', 'deploy/checkout', '-n', 'shop'], { env: { KUBECTL: '/nonexistent/kubectl' } });
+  assert.equal(r.exitCode, 4);
+  oneErrorLine(r.stderr, /\/nonexistent\/kubectl is not installed or not on PATH/);
+  assert.match(r.stderr, /hint: .*--kubectl PATH/);
   assert.equal(r.stdout, '');
 });
 

@@ -269,7 +269,7 @@ test('Prometheus over TLS with a CA file and a bearer token: the token is sent, 
   }
 });
 
-test('bad input is refused before anything runs: unknown PID, non-Go PID, bad selector, bad duration, Kubernetes target', async () => {
+test('bad input is refused before anything runs: unknown PID, non-Go PID, bad selector, bad duration, mixed local and Kubernetes flags', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--local', '--pid', '999999999'], /no process with PID 999999999/],
     [['--local', '--pid', String(process.pid)], /is not a Go program/],
@@ -277,7 +277,12 @@ test('bad input is refused before anything runs: unknown PID, non-Go PID, bad se
     [['--local', '--pid', String(lab.pid), '--selector', 'job=checkout'], /invalid selector/],
     [['--local', '--pid', String(lab.pid), '--duration', '10'], /--duration "10" is not a duration/],
     [['--local', '--pid', String(lab.pid), '--prometheus', 'prom:9090'], /--prometheus "prom:9090" is not an http\(s\) URL/],
-    [['deploy/checkout', '-n', 'shop'], /Kubernetes targets are not supported by this version/],
+    [['deploy/checkout', '-n', 'shop', '--pid', '42'], /--pid is for a process on this machine: add --local/],
+    [['--local', '--pid', String(lab.pid), 'deploy/checkout'], /--local investigates a process on this machine/],
+    [['deploy/checkout', '-n', 'Shop'], /namespace "Shop" is not a valid Kubernetes namespace/],
+    [['deploy/--all'], /is not a valid Kubernetes name/],
+    [['cronjob/nightly'], /unsupported target type "cronjob"/],
+    [['-l', 'app=checkout;rm'], /label selector "app=checkout;rm" is not valid/],
   ];
   for (const [args, re] of cases) {
     const r = await cli(['investigate', ...args]);

@@ -9,7 +9,7 @@
 import type { BpftraceCommand } from '../../sources/bpftrace/run.js';
 import type { FileReader } from '../../sources/procfs/capture.js';
 import { parseProcNetTcp } from '../local.js';
-import type { Kubectl } from './kubectl.js';
+import { kubectlError, type Kubectl } from './kubectl.js';
 import { AGENT_CONTAINER, type NodePod } from './nodepod.js';
 
 // grep -H prints "path:line" for every line of every readable file; -s silences unreadable ones.
@@ -38,6 +38,8 @@ export class NodeShell {
   /** Run a constant script in the node pod; exit 1 and 2 are grep's "no match" and "some file unreadable". */
   async script(script: string, args: string[], signal?: AbortSignal, timeoutMs = 30_000): Promise<string> {
     const r = await this.k.run(this.execArgs(['sh', '-c', script, 'sh', ...args]), { namespace: this.pod.namespace, signal, timeoutMs, okExitCodes: [1, 2] });
+    // kubectl exits 1 for its own failures too (forbidden, pod gone); only a remote exit is an answer.
+    if (r.exitCode !== 0 && !/command terminated with exit code/.test(r.stderr)) throw kubectlError('kubectl exec', r.stderr, r.exitCode);
     return r.stdout;
   }
 

@@ -1,0 +1,257 @@
+/**
+ * The Kubernetes path end to end, against the kubectl stand-in (a TEST DOUBLE: there is no cluster
+ * here) and a REAL Go service placed in a real cgroup laid out like the kubelet's. pprof travels
+ * through the stand-in's real port-forward proxy; procfs reads and bpftrace run through its exec,
+ * on this machine, as they would inside the node pod. Every argv is recorded: the tests assert that
+ * nothing but the node pod is ever created or deleted, and that nothing outlives the command.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { cli, ROOT, tmpDir } from '../helpers.js';
+import { startTestLab, type TestLab } from '../labproc.js';
+import { makeCluster, placeInPodCgroup, STANDIN, type Cluster, type Faults, type PodSpec } from './cluster.js';
+
+const CI = process.env.CI === 'true';
+const root = process.getuid?.() === 0;
+
+let lab: TestLab;
+let undoCgroup: (() => void) | undefined;
+const POD = 'checkout-7d9f8b6c5-x2x4q';
+const UID = '5f0c7a52-8a5e-4c1b-9d0e-2b7f3f1e9a10';
+const CID = '3b1e6a0f9c2d4e8b7a6f5e4d3c2b1a09f8e7d6c5b4a392817161514131211100';
+
+before(async () => {
+  lab = await startTestLab(17480);
+  // Finding the container's host process needs the process in a pod-like cgroup (root, cgroup v1).
+  if (root) undoCgroup = placeInPodCgroup(lab.pid, UID, CID);
+  else if (CI) throw new Error('the Kubernetes tests need root (cgroup v1 moves); CI runs as root');
+});
+after(async () => {
+  await lab.stop();
+  undoCgroup?.();
+});
+
+function checkoutPod(extra: Partial<PodSpec> = {}): PodSpec {
+  return { name: POD, uid: UID, containerId: CID, labels: { app: 'checkout', 'pod-template-hash': '7d9f8b6c5' }, forward: { '6060': `127.0.0.1:${lab.port}` }, requests: { cpu: '500m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' }, ...extra };
+}
+async function cluster(faults: Faults = {}, pods: PodSpec[] = [checkoutPod()]): Promise<Cluster> {
+  return makeCluster({ pods, deployments: [{ name: 'checkout', matchLabels: { app: 'checkout' } }], faults });
+}
+const manifestOf = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+const collector = (m: any, name: string) => m.collectors.find((c: any) => c.name === name);
+
+/** What the tool asked kubectl to change in the cluster: create/delete/apply/patch/… calls only. */
+function mutations(c: Cluster): string[][] {
+  return c.calls().filter((a) => !a.includes('auth') && a.some((w) => ['create', 'delete', 'apply', 'patch', 'replace', 'edit', 'scale', 'label', 'annotate', 'rollout', 'set', 'cordon', 'drain', 'taint'].includes(w)));
+}
+function assertOnlyNodePod(c: Cluster): void {
+  const s = c.state();
+  for (const created of s.created ?? []) {
+    assert.match(created.name, /^p99sleuth-node-[0-9a-f]{8}$/);
+    assert.equal(created.manifest.metadata.labels['app.kubernetes.io/managed-by'], 'p99sleuth');
+  }
+  for (const m of mutations(c)) {
+    const verbAt = m.findIndex((w) => w === 'create' || w === 'delete');
+    assert.ok(verbAt >= 0, `unexpected mutating call: ${m.join(' ')}`);
+    if (m[verbAt] === 'delete') assert.match(m[verbAt + 2], /^p99sleuth-node-/, `deletes only node pods: ${m.join(' ')}`);
+    else assert.deepEqual(m.slice(verbAt), ['create', '-f', '-']);
+  }
+  assert.ok(!s.objects.pods.some((p) => p.metadata.labels?.['app.kubernetes.io/managed-by'] === 'p99sleuth'), 'no node pod is left');
+  assert.ok(s.objects.pods.some((p) => p.metadata.name === POD), 'the target pod is untouched');
+}
+async function noStandinLeft(c: Cluster): Promise<void> {
+  // Every kubectl the tool started (port-forward, exec) has exited: none of their PIDs is alive.
+  await new Promise((r) => setTimeout(r, 500));
+  const pids = (await readFile(c.logPath, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l).pid as number);
+  const alive = pids.filter((p) => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(alive, [], 'kubectl processes left running');
+}
+const investigate = (c: Cluster, args: string[], env: Record<string, string> = {}) => cli(['investigate', ...args, '--kubectl', STANDIN], { env: { ...c.env, ...env } });
+
+test('deploy/NAME: pod resolved, pprof through port-forward, procfs and bpftrace through the node pod, which is then deleted', { timeout: 120_000 }, async () => {
+  const c = await cluster();
+  const out = path.join(await tmpDir(), 'bundle');
+  const r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '3s', '--out', out, '--no-flamegraphs', '--format', 'json']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const m = await manifestOf(out);
+  assert.equal(m.target.kind, 'kubernetes');
+  assert.equal(m.target.pid, lab.pid, 'the container\'s host process was found from /proc by its container ID');
+  const k = m.target.kubernetes;
+  assert.equal(k.pod, POD);
+  assert.equal(k.containerId, `containerd://${CID}`);
+  assert.equal(k.qosClass, 'Burstable');
+  assert.deepEqual(k.resources, { cpuRequestCores: 0.5, cpuLimitCores: 1, memoryRequestBytes: 128 * 2 ** 20, memoryLimitBytes: 256 * 2 ** 20 });
+  assert.match(m.target.pprofUrl, /^http:\/\/127\.0\.0\.1:\d+\/debug\/pprof$/);
+  // (mutex and block need contention to have samples; an idle service has none)
+  for (const kind of ['cpu', 'heap', 'goroutine', 'allocs']) assert.equal(collector(m, `pprof.${kind}`).status, 'ok', `pprof.${kind}: ${collector(m, `pprof.${kind}`).message}`);
+  assert.equal(collector(m, 'procfs').status, 'ok', collector(m, 'procfs').message);
+  // The cgroup files were found under the pod's cgroup, read through the node pod.
+  const info = await readFile(path.join(out, 'procfs', 'before', 'cgroup', '_info'), 'utf8');
+  assert.match(info, new RegExp(`kubepods/burstable/pod${UID}/${CID}`));
+  const bpf = m.collectors.filter((e: any) => e.name.startsWith('bpftrace.'));
+  assert.equal(bpf.length, 10);
+  if (root) assert.ok(bpf.filter((e: any) => e.status === 'ok').length >= 8, bpf.map((e: any) => `${e.name}: ${e.status} ${e.message ?? ''}`).join('\n'));
+  const calls = c.calls().map((a) => a.join(' '));
+  assert.ok(calls.some((a) => /port-forward --address 127\.0\.0\.1 pod\/checkout-7d9f8b6c5-x2x4q :6060/.test(a)));
+  assert.ok(calls.some((a) => /exec p99sleuth-node-\w+ --container agent -- nice -n 19 bpftrace -e /.test(a)), 'bpftrace ran in the node pod');
+  const created = c.state().created![0].manifest;
+  assert.equal(created.spec.nodeName, 'node-a');
+  assert.equal(created.spec.hostPID, true);
+  assert.ok(created.spec.activeDeadlineSeconds > 0 && created.spec.activeDeadlineSeconds <= 3 + 300 + 1);
+  assertOnlyNodePod(c);
+  await noStandinLeft(c);
+  const report = JSON.parse(r.stdout);
+  assert.match(report.target ?? JSON.stringify(report), /checkout-7d9f8b6c5-x2x4q/);
+});
+
+test('--no-node-pod: pprof only, nothing is created; kernel collectors say why they are missing', { timeout: 60_000 }, async () => {
+  const c = await cluster();
+  const out = path.join(await tmpDir(), 'bundle');
+  const r = await investigate(c, ['pod/' + POD, '-n', 'shop', '--duration', '2s', '--out', out, '--no-flamegraphs', '--no-node-pod']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const m = await manifestOf(out);
+  assert.equal(collector(m, 'pprof.cpu').status, 'ok');
+  assert.equal(collector(m, 'procfs').status, 'failed');
+  assert.match(collector(m, 'procfs').message, /--no-node-pod/);
+  assert.equal(mutations(c).length, 0, 'nothing created or deleted');
+  await noStandinLeft(c);
+});
+
+test('port-forward dying mid-capture: the pprof collectors fail and say so; the node pod is still deleted', { timeout: 60_000 }, async () => {
+  const c = await cluster({ portForwardDiesAfterMs: 1500 });
+  const out = path.join(await tmpDir(), 'bundle');
+  const r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '4s', '--out', out, '--no-flamegraphs', '--no-bpf']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const m = await manifestOf(out);
+  const cpu = collector(m, 'pprof.cpu');
+  assert.equal(cpu.status, 'failed');
+  assert.match(cpu.message, /lost connection to pod/);
+  assert.equal(collector(m, 'procfs').status, 'ok', 'the other collectors go on');
+  assertOnlyNodePod(c);
+  await noStandinLeft(c);
+});
+
+test('RBAC: exec forbidden → kernel collectors fail with the reason and the fix; pprof still captured; pod deleted', { timeout: 60_000 }, async () => {
+  const c = await cluster({ forbidden: ['create pods/exec'] });
+  const out = path.join(await tmpDir(), 'bundle');
+  const r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '2s', '--out', out, '--no-flamegraphs']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const m = await manifestOf(out);
+  assert.equal(collector(m, 'pprof.cpu').status, 'ok');
+  assert.equal(collector(m, 'procfs').status, 'failed');
+  assert.match(collector(m, 'procfs').message, /forbidden/);
+  assert.equal(collector(m, 'bpftrace').status, 'not-enabled');
+  assertOnlyNodePod(c);
+});
+
+test('the node pod cannot pull its image: named, with --agent-image as the fix; it is deleted', { timeout: 60_000 }, async () => {
+  const c = await cluster({ nodePodImagePull: true });
+  const out = path.join(await tmpDir(), 'bundle');
+  const r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '2s', '--out', out, '--no-flamegraphs', '--agent-image', 'registry.invalid/bpftrace:1']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  const m = await manifestOf(out);
+  assert.match(collector(m, 'procfs').message, /ImagePullBackOff/);
+  assert.match(collector(m, 'procfs').message, /--agent-image/);
+  assert.equal(c.state().created![0].manifest.spec.containers[0].image, 'registry.invalid/bpftrace:1');
+  assertOnlyNodePod(c);
+});
+
+test('Ctrl-C during a Kubernetes capture: exit 130, partial bundle, node pod deleted, no kubectl left running', { timeout: 90_000 }, async () => {
+  const c = await cluster();
+  const out = path.join(await tmpDir(), 'bundle');
+  const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'investigate', 'deploy/checkout', '-n', 'shop', '--duration', '30s', '--out', out, '--no-flamegraphs', '--kubectl', STANDIN], { env: c.env, reject: false });
+  // Wait until the capture runs (the node pod exists and pprof is being fetched).
+  for (let i = 0; i < 100 && !c.calls().some((a) => a.includes('bpftrace') && a.includes('-e')); i++) await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGINT');
+  const r = await child;
+  assert.equal(r.exitCode, 130, r.stderr);
+  const m = await manifestOf(out);
+  assert.equal(m.complete, false);
+  assertOnlyNodePod(c);
+  await noStandinLeft(c);
+});
+
+test('cluster failures are clear: unknown deployment (exit 2), unreachable API server (exit 4), slow API still works', { timeout: 90_000 }, async () => {
+  const c = await cluster();
+  let r = await investigate(c, ['deploy/payments', '-n', 'shop', '--duration', '1s']);
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.match(r.stderr, /deployments "payments" not found/);
+  assert.match(r.stderr, /hint: check the name and the namespace/);
+
+  c.setFaults({ unreachable: true });
+  r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '1s']);
+  assert.equal(r.exitCode, 4, r.stderr);
+  assert.match(r.stderr, /API server cannot be reached/);
+
+  c.setFaults({ apiDelayMs: 400 });
+  const out = path.join(await tmpDir(), 'bundle');
+  r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '2s', '--out', out, '--no-flamegraphs', '--no-bpf']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(collector(await manifestOf(out), 'pprof.cpu').status, 'ok');
+  assertOnlyNodePod(c);
+});
+
+test('a workload with several pods: the choice is explained; --pods 2 investigates two, one bundle each', { timeout: 90_000 }, async () => {
+  const second = checkoutPod({ name: 'checkout-7d9f8b6c5-k8p2m', uid: undefined, containerId: undefined, ready: false });
+  const c = await cluster({}, [checkoutPod(), second]);
+  const out = path.join(await tmpDir(), 'bundles');
+  const r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '2s', '--out', out, '--no-flamegraphs', '--no-node-pod', '--pods', '2']);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stderr, /first ready by name of 2 running pods of deployment\/checkout|first by name of 2 running pods/);
+  for (const p of [POD, second.name]) assert.equal((await manifestOf(path.join(out, p))).target.kubernetes.pod, p);
+  assert.match(r.stdout, /== pod checkout-7d9f8b6c5-x2x4q ==/);
+});
+
+test('doctor: every check passes against a permitted cluster; a missing permission is named with its fix (exit 4)', { timeout: 90_000 }, async () => {
+  let c = await cluster();
+  let r = await cli(['doctor', 'deploy/checkout', '-n', 'shop', '--kubectl', STANDIN], { env: c.env });
+  assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /ok +kubectl +.*v1\.31\.0-standin/);
+  assert.match(r.stdout, /ok +can create pods\/exec/);
+  assert.match(r.stdout, /ok +pprof +net\/http\/pprof answers/);
+  assert.match(r.stdout, /ok +node pod/);
+  assert.match(r.stdout, /^ready/m);
+  assertOnlyNodePod(c);
+
+  c = await cluster({ forbidden: ['create pods/portforward'] });
+  r = await cli(['doctor', 'deploy/checkout', '-n', 'shop', '--kubectl', STANDIN, '--no-node-pod', '--format', 'json'], { env: c.env });
+  assert.equal(r.exitCode, 4, r.stderr);
+  const checks = JSON.parse(r.stdout).checks;
+  const pf = checks.find((x: any) => x.name === 'can create pods/portforward');
+  assert.equal(pf.status, 'fail');
+  assert.match(pf.fix, /grant "create pods\/portforward" in shop/);
+  assert.equal(checks.find((x: any) => x.name === 'pprof').status, 'fail');
+});
+
+test('cleanup deletes leftover node pods (and only them); --dry-run deletes nothing', { timeout: 60_000 }, async () => {
+  const c = await cluster();
+  const leftover = { name: 'p99sleuth-node-0badc0de', labels: { 'app.kubernetes.io/managed-by': 'p99sleuth' } };
+  const c2 = await makeCluster({ pods: [checkoutPod(), leftover] });
+  let r = await cli(['cleanup', '-n', 'shop', '--dry-run', '--kubectl', STANDIN], { env: c2.env });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stdout, /would delete pod shop\/p99sleuth-node-0badc0de/);
+  assert.equal(c2.state().objects.pods.length, 2);
+  r = await cli(['cleanup', '--all-namespaces', '--kubectl', STANDIN], { env: c2.env });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stdout, /deleted pod shop\/p99sleuth-node-0badc0de/);
+  assert.deepEqual(c2.state().objects.pods.map((p) => p.metadata.name), [POD]);
+  r = await cli(['cleanup', '-n', 'shop', '--kubectl', STANDIN], { env: c.env });
+  assert.match(r.stderr, /no p99sleuth node pods in namespace shop/);
+});
+
+test('the kubectl plugin entry point runs the same program under the name kubectl users type', async () => {
+  const r = await execa(process.execPath, [path.join(ROOT, 'bin', 'kubectl-p99sleuth.js'), '--help'], { reject: false });
+  assert.equal(r.exitCode, 0);
+  assert.match(r.stdout, /Usage: kubectl p99sleuth/);
+  assert.match(r.stdout, /doctor/);
+});
