@@ -1,5 +1,8 @@
 /**
- * The accuracy suite: every lab scenario end to end through `p99sleuth investigate --local`.
+ * The accuracy suite: every lab scenario end to end through `p99sleuth investigate --local`, and the
+ * user-space and CPU-throttling scenarios once more through the Kubernetes path (`investigate
+ * deploy/checkout --kubectl <stand-in>`: the lab service as a pod of a kubectl TEST DOUBLE, in a real
+ * kubelet-style cgroup, with pprof over the stand-in's port-forward and kernel evidence over its exec).
  * For each: bring the lab up under open-loop load, take a calm baseline, inject the fault, wait until
  * Prometheus shows the spike, investigate, score, clean up. Healthy runs (one with a noisy neighbour
  * burning a core) must report no cause. Ends with exactly one line:
@@ -9,12 +12,13 @@
  *   node --import tsx scripts/accuracy.ts [scenario...]      (P99SLEUTH_KEEP_BUNDLES=1 keeps every bundle)
  */
 import { execa, type ResultPromise } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { acceptQueueOverflow, clientNetns, cpuHog, cpuQuota, diskThrottle, memcgLimit, nsLoad, packetLoss, udpFlood, type ClientNetns } from './lab/faults.js';
 import { LabService, load, PORTS, prepare, Prometheus, PROM_URL, sleep, trackProcess } from './lab/lab.js';
 import { packagePath } from '../src/util/paths.js';
+import { makeCluster, placeInPodCgroup, STANDIN, type Cluster } from '../test/kube/cluster.js';
 
 /** What a kernel scenario set up before the lab started, and how to take it down. */
 interface Env {
@@ -45,6 +49,8 @@ interface Scenario {
   noisyNeighbour?: boolean;
   /** Longest wait for the spike to show in Prometheus, seconds. */
   spikeWait?: number;
+  /** Investigate through the Kubernetes path (kubectl stand-in) instead of --local. */
+  kubernetes?: boolean;
 }
 
 const netns = async (): Promise<Env> => {
@@ -98,6 +104,22 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
+// The same faults seen through Kubernetes: user-space causes and CPU throttling at least (issue 5).
+for (const name of ['healthy', 'gc-pressure', 'lock-contention', 'channel-blocking', 'cpu-bound', 'goroutine-leak', 'go-scheduler-latency', 'cpu-throttling']) {
+  SCENARIOS[`${name} (kubernetes)`] = { ...SCENARIOS[name], kubernetes: true };
+}
+
+/** The lab service as a pod: its name matches the namespace/pod labels of the lab's Prometheus (lab/prometheus.sh). */
+const LAB_POD = { name: 'checkout-7d9f8b6c5-lab00', uid: '0c5a8e7e-3f4b-4d2a-9b1c-7e6f5d4c3b2a', containerId: 'a3f1c9e2b7d64e0f8a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778' };
+
+async function labCluster(lab: LabService): Promise<{ cluster: Cluster; undo: () => void }> {
+  const cluster = await makeCluster({
+    pods: [{ ...LAB_POD, labels: { app: 'checkout' }, forward: { '6060': `127.0.0.1:${PORTS.api}` }, requests: { cpu: '500m', memory: '128Mi' }, limits: { cpu: '2', memory: '1Gi' } }],
+    deployments: [{ name: 'checkout', matchLabels: { app: 'checkout' } }],
+  });
+  return { cluster, undo: placeInPodCgroup(lab.pid, LAB_POD.uid, LAB_POD.containerId) };
+}
+
 const RATE = 50;
 const CALM_S = 30;
 const SELECTOR = '{job="checkout"}';
@@ -134,8 +156,11 @@ async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; t
   let keep: string | undefined;
   let traffic: { done: Promise<unknown>; stop: () => void } | undefined;
   let hog: ResultPromise | undefined;
+  let pod: { cluster: Cluster; undo: () => void } | undefined;
   try {
     lab = await LabService.start({ runtimeMetrics: s.runtimeMetrics, extraArgs: env?.labArgs });
+    // Into its pod's cgroup before any fault: a CPU quota then applies beneath it, as on a node.
+    if (s.kubernetes) pod = await labCluster(lab);
     const labStart = Date.now();
     const seconds = CALM_S + (s.spikeWait ?? 40) + 40;
     traffic = s.loadFromNs ? nsLoad(env!.ns!, `http://${env!.ns!.hostAddr}:${PORTS.api}/api/checkout`, RATE, seconds) : load(RATE, seconds);
@@ -166,7 +191,8 @@ async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; t
     }
     const bundle = path.join(out, 'bundle');
     const since = `${Math.max(60, Math.ceil((Date.now() - labStart) / 1000) + 5)}s`;
-    const inv = execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', '--local', '--pid', String(lab.pid), '--prometheus', PROM_URL, '--since', since, '--duration', '10s', '--format', 'json', '--out', bundle, '-q'], { reject: false, timeout: 120_000 });
+    const target = pod ? ['deploy/checkout', '-n', 'shop', '--kubectl', STANDIN] : ['--local', '--pid', String(lab.pid)];
+    const inv = execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', ...target, '--prometheus', PROM_URL, '--since', since, '--duration', '10s', '--format', 'json', '--out', bundle, '-q'], { reject: false, timeout: 150_000, env: pod?.cluster.env });
     trackProcess(inv);
     const r = await inv;
     if (r.exitCode !== 0) return { outcome: 'fail', top: '-', causes: 0, detail: `investigate exited ${r.exitCode}: ${String(r.stderr).trim().split('\n').slice(-2).join(' ')}` };
@@ -183,6 +209,15 @@ async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; t
       ok = s.expect ? report.causes[0]?.id === s.expect : report.causes.length === 0;
       if (!ok) why = `expected ${s.expect ?? 'no cause'}`;
     }
+    if (pod) {
+      // The Kubernetes path really ran: the pod's host process was found, and nothing was left behind.
+      const m = JSON.parse(await readFile(path.join(bundle, 'manifest.json'), 'utf8')) as { target: { kind: string; pid?: number } };
+      const left = pod.cluster.state().objects.pods.filter((p) => p.metadata.name.startsWith('p99sleuth-node-'));
+      if (m.target.kind !== 'kubernetes' || m.target.pid !== lab.pid || left.length) {
+        ok = false;
+        why = `Kubernetes path: target ${m.target.kind} pid ${m.target.pid} (lab ${lab.pid}), node pods left: ${left.length}`;
+      }
+    }
     // For a post-mortem: `p99sleuth analyze <bundle>` (P99SLEUTH_KEEP_BUNDLES=1 keeps every one).
     if (!ok || process.env.P99SLEUTH_KEEP_BUNDLES) keep = bundle;
     return { outcome: ok ? 'pass' : 'fail', top, causes: report.causes.length, detail: ok ? (keep ? `bundle kept: ${bundle}` : '') : `${why}; bundle kept: ${bundle}` };
@@ -193,6 +228,7 @@ async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; t
     await traffic?.done.catch(() => undefined);
     await hog?.catch(() => undefined);
     await lab?.stop();
+    pod?.undo();
     await env?.undo();
     if (!keep) await rm(out, { recursive: true, force: true });
   }

@@ -92,7 +92,13 @@ global:
 scrape_configs:
   - job_name: checkout
     static_configs:
-      - targets: [${targets%, }]$node_job
+      - targets: [${targets%, }]
+        # What Kubernetes service discovery would attach to a pod's series: the accuracy suite's
+        # Kubernetes scenarios find the service by them (scripts/accuracy.ts, LAB_POD).
+        labels:
+          namespace: shop
+          pod: checkout-7d9f8b6c5-lab00
+          container: app$node_job
 YAML
 
   nohup prometheus \

@@ -18,6 +18,7 @@ import { investigate } from './investigate.js';
 import { registerKubeCommands } from './kube-commands.js';
 import { DEFAULT_AGENT_IMAGE } from '../target/kubernetes/nodepod.js';
 import { registerCheck } from './check.js';
+import { registerWatch } from './watch.js';
 
 interface Global {
   color: boolean;
@@ -194,6 +195,7 @@ Ctrl-C stops the collectors, keeps the partial bundle (marked), analyses it and 
     });
 
   registerCheck(program, global);
+  registerWatch(program, global);
   registerKubeCommands(program, global);
   return program;
 }
