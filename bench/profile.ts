@@ -7,8 +7,15 @@
  * reading; runs alternate go/ours to spread the machine's noise evenly, and the median is reported.
  * The report goes to stdout, progress to stderr. Exits non-zero when `go` or the captures are missing.
  *
+ * Then, in the same run: the flame graph from the same folded stacks against flamegraph.pl
+ * (bench/flamegraph-pl.ts, when FLAMEGRAPH_PL is set), the CLI's cold start (bench/cold-start.ts)
+ * and, optionally, the time to diagnosis of a whole `investigate` (bench/diagnosis.ts); the last
+ * table sums every figure up with its target.
+ *
  * Environment: BENCH_RUNS (default 3); P99SLEUTH_BENCH_BUNDLES, another directory laid out like
- * fixtures/bundles (<scenario>/pprof/<window>/cpu*.pb.gz) holding real captures to build from.
+ * fixtures/bundles (<scenario>/pprof/<window>/cpu*.pb.gz) holding real captures to build from;
+ * FLAMEGRAPH_PL (path of flamegraph.pl); P99SLEUTH_BENCH_LAB=1 (time to diagnosis, starts the lab
+ * service) with BENCH_DIAGNOSIS_SECONDS (default 10); BENCH_COLD_RUNS (default 10).
  */
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
@@ -21,9 +28,16 @@ import { median } from '../src/util/num.js';
 import { packagePath, packageRoot } from '../src/util/paths.js';
 import { ensureLargeProfile, findCaptureFiles, type LargeProfile } from './large-profile.js';
 import type { RunResult } from './run-pipeline.js';
+import { benchFlamegraphPl, flameRatio } from './flamegraph-pl.js';
+import { benchColdStart } from './cold-start.js';
+import { benchDiagnosis } from './diagnosis.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET = 1.5;
+const FLAME_TARGET = 5;
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 10);
+const DIAGNOSIS_SECONDS = Number(process.env.BENCH_DIAGNOSIS_SECONDS ?? 10);
+const DIAGNOSIS_MARGIN_S = 3;
 const RUN_TIMEOUT_MS = 120_000;
 const PIPELINE = fileURLToPath(new URL('./run-pipeline.js', import.meta.url));
 
@@ -89,6 +103,23 @@ function table(rows: Array<[string, string[]]>): string {
   return rows.map(([l, cells]) => `  ${l.padEnd(w0)}  ${cells.map((c, i) => pad(c, ws[i])).join('  ')}`).join('\n');
 }
 
+function flameRows(f: Awaited<ReturnType<typeof benchFlamegraphPl>>): Array<[string, string[]]> {
+  if (!f.measured) return [];
+  const r = flameRatio(f);
+  const size = f.oursBytes / f.plBytes;
+  return [
+    [`flame graph SVG vs flamegraph.pl (${f.stacks.toLocaleString('en-US')} stacks), time`, [s(median(f.oursMs)), s(median(f.plMs)), `${r.toFixed(2)}x faster`, `≥ ${FLAME_TARGET}x ${r >= FLAME_TARGET ? 'met' : 'NOT met'}`]],
+    ['flame graph SVG vs flamegraph.pl, size', [mb(f.oursBytes), mb(f.plBytes), `${size.toFixed(2)}x`, `≤ 1x ${size <= 1 ? 'met' : 'NOT met'}`]],
+  ];
+}
+
+function diagnosisRows(d: Awaited<ReturnType<typeof benchDiagnosis>>): Array<[string, string[]]> {
+  if (!d.measured) return [];
+  const wall = median(d.wallMs) / 1000;
+  const met = wall <= d.seconds + DIAGNOSIS_MARGIN_S ? 'met' : 'NOT met';
+  return [['time to diagnosis (investigate, lab service)', [s(median(d.wallMs)), `D = ${d.seconds} s`, `D + ${(wall - d.seconds).toFixed(1)} s`, `≤ D + ${DIAGNOSIS_MARGIN_S} s ${met}${d.bpf ? '' : ' (no bpftrace: not root)'}`]]];
+}
+
 async function main(): Promise<void> {
   const goVersion = await requireGo();
   const bundlesDir = process.env.P99SLEUTH_BENCH_BUNDLES ? path.resolve(process.env.P99SLEUTH_BENCH_BUNDLES) : packagePath('fixtures', 'bundles');
@@ -116,6 +147,10 @@ async function main(): Promise<void> {
   }
   log('SVG flame graph …');
   const rendered = await ours(big.file, true);
+  const flame = await benchFlamegraphPl(big.file, RUNS, log);
+  log('CLI cold start …');
+  const cold = await benchColdStart(COLD_RUNS);
+  const diagnosis = await benchDiagnosis(RUNS, DIAGNOSIS_SECONDS, log);
 
   const goMs = goRuns.map((x) => x.wallMs);
   const goMed = median(goMs);
@@ -155,6 +190,19 @@ async function main(): Promise<void> {
       `(${(Math.min(...goMs) / Math.min(...ourRuns.map((x) => x.wallMs))).toFixed(2)}x)`,
     `target ≥ ${TARGET.toFixed(2)}x (median ratio): ${ratio >= TARGET ? 'met' : 'NOT met'}`,
     `ratio vs go tool pprof: ${ratio.toFixed(2)}x`,
+    '',
+    'summary (medians; ratios measured side by side in this run)',
+    table([
+      ['', ['p99sleuth', 'reference', 'ratio', 'target']],
+      ['pprof decode + fold + analyse vs go tool pprof -top', [s(ourMed), s(goMed), `${ratio.toFixed(2)}x`, `≥ ${TARGET}x ${ratio >= TARGET ? 'met' : 'NOT met'}`]],
+      ['peak RSS vs go tool pprof', [rss(median(ourRuns.map((x) => x.r.maxRssMB))), rss(median(goRuns.map((x) => x.maxRssMB ?? NaN))), '', '']],
+      ...flameRows(flame),
+      ['CLI cold start (--help)', [s(median(cold)), '', '', `${COLD_RUNS} runs`]],
+      ...diagnosisRows(diagnosis),
+    ]),
+    // Rows that could not be measured here, and how to measure them.
+    ...(flame.measured ? [] : [`  flame graph SVG vs flamegraph.pl: ${flame.reason}`]),
+    ...(diagnosis.measured ? [] : [`  time to diagnosis: ${diagnosis.reason}`]),
   ];
   process.stdout.write(out.join('\n') + '\n');
 }

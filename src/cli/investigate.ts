@@ -88,6 +88,7 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
   // Every concurrent request listens on the one signal; more than Node's default of 10 is expected.
   setMaxListeners(200, ac.signal);
   let signals = 0;
+  let capturing = true;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     // First Ctrl-C: stop capturing, clean up, keep and analyse what exists. Second: leave now,
@@ -96,7 +97,7 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
       runEmergencyCleanups();
       process.exit(EXIT.interrupted);
     }
-    process.stderr.write(`\np99sleuth: ${sig}: stopping collectors, keeping the partial bundle (Ctrl-C again to quit at once)\n`);
+    process.stderr.write(capturing ? `\np99sleuth: ${sig}: stopping collectors, keeping the partial bundle (Ctrl-C again to quit at once)\n` : `\np99sleuth: ${sig}: finishing the report of the bundle already written (Ctrl-C again to quit at once)\n`);
     ac.abort();
   };
   process.on('SIGINT', onSignal);
@@ -107,7 +108,10 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
       ? [{ ...(await captureLocal({ ...common, pid: pid!, pprof: f.pprof ? { baseUrl: f.pprof.replace(/\/+$/, '') } : undefined, out: f.out, bpftrace: f.bpftrace }, progress, ac.signal)), pod: undefined }]
       : (await captureKubernetes({ ...common, ...kube!, ref: ref!, out: f.out }, progress, ac.signal)).results;
     progress.stop();
+    capturing = false;
     await reportAll(bundles, f, g, progress);
+    // A signal during the analysis still means the run was interrupted (its report is complete, though).
+    if (ac.signal.aborted) process.exitCode = EXIT.interrupted;
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);

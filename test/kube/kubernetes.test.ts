@@ -255,3 +255,52 @@ test('the kubectl plugin entry point runs the same program under the name kubect
   assert.match(r.stdout, /Usage: kubectl p99sleuth/);
   assert.match(r.stdout, /doctor/);
 });
+
+test('watch deploy/NAME: a P99 over the threshold in Prometheus captures through the Kubernetes path; SIGINT leaves nothing behind', { timeout: 120_000 }, async () => {
+  const c = await cluster();
+  // Prometheus answers in its own JSON shapes: every latency query says P99 = 500 ms (a breach).
+  const http = await import('node:http');
+  const now = () => Date.now() / 1000;
+  const prom = http.createServer(async (req, res) => {
+    // p99sleuth POSTs its queries as a form, as the Prometheus HTTP API allows.
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const q = new URLSearchParams(body).get('query') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
+    const vector = (metric: Record<string, string>, v: string) => ({ status: 'success', data: { resultType: 'vector', result: [{ metric, value: [now(), v] }] } });
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.startsWith('/api/v1/query_range')) return res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
+    if (/^count\(http_request_duration_seconds_bucket/.test(q)) return res.end(JSON.stringify(vector({}, '12')));
+    if (/histogram_quantile/.test(q)) return res.end(JSON.stringify(vector({}, '0.5')));
+    res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+  });
+  await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+  const promUrl = `http://127.0.0.1:${(prom.address() as import('node:net').AddressInfo).port}`;
+  const dir = await tmpDir();
+  const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'watch', 'deploy/checkout', '-n', 'shop', '--prometheus', promUrl, '--threshold', '100ms', '--for', '1s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-flamegraphs', '--out-dir', dir, '--format', 'json', '--kubectl', STANDIN], { env: c.env, reject: false, buffer: true });
+  try {
+    let spike: any;
+    child.stdout!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) {
+        const e = JSON.parse(line);
+        if (e.kind === 'spike') spike = e;
+      }
+    });
+    for (let i = 0; i < 300 && !spike; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(spike, 'a spike was captured');
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, r.stderr);
+    const m = await manifestOf(spike.bundle);
+    assert.equal(m.target.kind, 'kubernetes');
+    assert.equal(m.target.kubernetes.pod, POD);
+    assert.equal(m.target.pid, lab.pid);
+    assert.equal(collector(m, 'pprof.cpu').status, 'ok');
+    assert.equal(collector(m, 'procfs').status, 'ok', 'kernel evidence through the node pod');
+    assertOnlyNodePod(c);
+    await noStandinLeft(c);
+  } finally {
+    child.kill('SIGKILL');
+    prom.closeAllConnections();
+    prom.close();
+  }
+});

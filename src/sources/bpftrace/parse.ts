@@ -129,10 +129,10 @@ function parseJson(lines: string[], source: string): BpfOutput {
     const data = msg.get('data');
     switch (type) {
       case 'attached_probes':
-        out.attachedProbes = num(data instanceof JsonObject ? data.get('probes') : undefined, o);
+        out.attachedProbes = count(data instanceof JsonObject ? data.get('probes') : undefined, o);
         break;
       case 'lost_events':
-        out.lostEvents = (out.lostEvents ?? 0) + num(data instanceof JsonObject ? data.get('events') : undefined, o);
+        out.lostEvents = (out.lostEvents ?? 0) + count(data instanceof JsonObject ? data.get('events') : undefined, o);
         break;
       case 'map':
       case 'hist':
@@ -150,6 +150,8 @@ function parseJson(lines: string[], source: string): BpfOutput {
 }
 
 function addJsonMap(maps: MapBuilder, type: 'map' | 'hist' | 'stats', name: string, v: JsonValue, o: Origin): void {
+  // As in the text format: `@name`. Anything else (e.g. `__proto__`) is not bpftrace's and must not become a key of `maps`.
+  if (!/^@\w*$/.test(name)) throw fail(o, `not a map name: ${JSON.stringify(name.slice(0, 60))}`);
   const parse = type === 'hist' ? jsonHist : type === 'stats' ? jsonStats : (x: JsonValue, o: Origin): Value => ({ kind: 'values', value: num(x, o) });
   const unkeyed = type === 'hist' ? Array.isArray(v) : type === 'stats' ? isStats(v) : !(v instanceof JsonObject);
   if (unkeyed) {
@@ -172,7 +174,7 @@ function jsonHist(v: JsonValue, o: Origin): Value {
     return {
       lo: min === undefined ? OPEN_LOW : num(min, o),
       hi: max === undefined ? OPEN_HIGH : num(max, o) + 1,
-      count: num(b.get('count'), o),
+      count: count(b.get('count'), o),
     };
   });
   return { kind: 'hist', buckets };
@@ -188,6 +190,13 @@ function isStats(v: JsonValue): v is JsonObject {
 function jsonStats(v: JsonValue, o: Origin): Value {
   if (!isStats(v)) throw fail(o, 'stats value without count/average/total');
   return { kind: 'stats', count: num(v.get('count'), o), average: num(v.get('average'), o), total: num(v.get('total'), o) };
+}
+
+/** A count (probes, lost events, histogram observations): never negative, as in the text format. */
+function count(v: JsonValue | undefined, o: Origin): number {
+  const n = num(v, o);
+  if (n < 0) throw fail(o, `expected a count, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 /** Newer bpftrace writes integers beyond 2^53 as strings. */

@@ -26,20 +26,34 @@ export function parsePromResponse(text: string, source: string): Series[] {
   const rt = b.data.resultType;
   const out: Series[] = [];
   for (const r of b.data.result as Array<{ metric?: Record<string, string>; values?: unknown[]; value?: unknown }>) {
+    // Checked before use: the rules call string methods on labels and iterate values.
+    if (rt !== 'scalar' && rt !== 'string' && (!r || typeof r !== 'object' || Array.isArray(r))) throw inputError(`${source}: malformed series ${JSON.stringify(r)?.slice(0, 100)}`);
+    if (r?.metric !== undefined && !isLabels(r.metric)) throw inputError(`${source}: malformed labels ${JSON.stringify(r.metric)?.slice(0, 100)}`);
     const raw = rt === 'matrix' ? (r.values ?? []) : rt === 'vector' ? [r.value] : [];
+    if (!Array.isArray(raw)) throw inputError(`${source}: malformed values ${JSON.stringify(raw)?.slice(0, 100)}`);
     const points: Array<[number, number]> = [];
     for (const p of raw) {
       if (!Array.isArray(p) || p.length !== 2) throw inputError(`${source}: malformed sample ${JSON.stringify(p)}`);
-      const t = Number(p[0]);
-      const v = Number(p[1]);
+      const t = sampleNumber(p[0]);
+      const v = sampleNumber(p[1]);
       if (Number.isFinite(t) && Number.isFinite(v)) points.push([t, v]);
     }
-    out.push({ labels: r.metric ?? {}, points });
+    out.push({ labels: r?.metric ?? {}, points });
   }
   if (rt !== 'matrix' && rt !== 'vector' && rt !== 'scalar') {
     throw inputError(`${source}: unsupported result type "${String(rt)}"`);
   }
   return out;
+}
+
+function isLabels(m: unknown): m is Record<string, string> {
+  return !!m && typeof m === 'object' && !Array.isArray(m) && Object.values(m).every((v) => typeof v === 'string');
+}
+
+/** A number or a numeric string; anything else (null, "", true) is NaN, where Number() would say 0. */
+function sampleNumber(x: unknown): number {
+  if (typeof x === 'number') return x;
+  return typeof x === 'string' && x.trim() !== '' ? Number(x) : NaN;
 }
 
 /** Several series for one query are summed per timestamp (our queries aggregate, this is a fallback). */
