@@ -4,6 +4,7 @@
  * analysed like `analyze`, and the ranked causes come with the verdict. Exit 0 holds, 1 breached,
  * 4 could not evaluate (never a pass without data).
  */
+import { prometheusAuthOptions, withOptions } from './options.js';
 import { appendFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
@@ -75,7 +76,7 @@ Exit codes of check:
 
 /** Add `check` to the program. */
 export function registerCheck(program: Command, global: () => GlobalFlags): void {
-  program
+  const cmd = program
     .command('check')
     .description('CI gate: does a latency SLO hold over a window? On a breach, investigate and exit 1 with the ranked causes')
     .option('--slo <objectives>', "latency objectives, e.g. 'p99<300ms' or 'p99<300ms,p50<=50ms'")
@@ -93,18 +94,11 @@ export function registerCheck(program: Command, global: () => GlobalFlags): void
     .option('--no-flamegraphs', 'do not write flame graphs on a breach')
     .option('--no-investigate', 'on a breach, do not capture or analyse evidence (verdict only)')
     .option('--junit <file>', 'also write the result as JUnit XML (one testcase per objective)')
-    .option('--prometheus-token <token>', 'bearer token (or P99SLEUTH_PROMETHEUS_TOKEN)')
-    .option('--prometheus-user <user>', 'basic-auth user (or P99SLEUTH_PROMETHEUS_USER; password: P99SLEUTH_PROMETHEUS_PASSWORD)')
-    .option('--prometheus-password <password>', 'basic-auth password (prefer the environment variable)')
-    .option('--prometheus-header <header...>', 'extra request header, e.g. "X-Scope-OrgID: team-a"')
-    .option('--prometheus-ca <file>', 'PEM CA bundle for an https Prometheus')
-    .option('--insecure-skip-tls-verify', 'do not verify Prometheus TLS certificates', false)
-    .option('--prometheus-timeout <duration>', 'give up on a Prometheus request after this long', '15s')
-    .addHelpText('after', CHECK_HELP)
-    .action(async (o) => {
-      const g = global();
-      await check(o, { ...g, useColor: useColor(g) });
-    });
+    .addHelpText('after', CHECK_HELP);
+  withOptions(cmd, prometheusAuthOptions()).action(async (o) => {
+    const g = global();
+    await check(o as typeof o & PrometheusFlags, { ...g, useColor: useColor(g) });
+  });
 }
 
 /** Run the check, print the result, write the CI files and set the exit code. */

@@ -3,6 +3,7 @@
  * fix — and `p99sleuth cleanup`, which deletes node pods left behind by an investigation that was
  * killed outright (the pods also end by themselves: activeDeadlineSeconds).
  */
+import { kubeOptions, prometheusAuthOptions, withOptions } from './options.js';
 import type { Command } from '@commander-js/extra-typings';
 import { SleuthError, describe } from '../errors.js';
 import { promApi } from '../sources/prometheus/capture.js';
@@ -180,10 +181,6 @@ export function registerKubeCommands(program: Command, global: () => Global): vo
     .command('doctor')
     .description('check that p99sleuth can investigate on this cluster (kubectl, RBAC, pprof, Prometheus, node pod, bpftrace, BTF) and say how to fix what is missing')
     .argument('[target...]', 'a workload to check end to end: deploy/NAME, pod/NAME, …')
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: the context\'s, else "default")')
-    .option('--context <context>', 'kubeconfig context')
-    .option('--kubeconfig <file>', 'kubeconfig file')
-    .option('--kubectl <path>', 'the kubectl binary (or KUBECTL; default kubectl on PATH)')
     .option('-l, --label-selector <selector>', 'pods by label instead of a target')
     .option('-c, --container <name>', 'container in the pod')
     .option('--pprof-port <port>', 'the container port serving net/http/pprof', '6060')
@@ -192,16 +189,9 @@ export function registerKubeCommands(program: Command, global: () => Global): vo
     .option('--agent-image <image>', 'image of the node pod', DEFAULT_AGENT_IMAGE)
     .option('--agent-namespace <namespace>', 'namespace for the node pod')
     .option('--prometheus <url>', 'Prometheus to check')
-    .option('--prometheus-token <token>', 'bearer token (or P99SLEUTH_PROMETHEUS_TOKEN)')
-    .option('--prometheus-user <user>', 'basic-auth user (or P99SLEUTH_PROMETHEUS_USER)')
-    .option('--prometheus-password <password>', 'basic-auth password (prefer P99SLEUTH_PROMETHEUS_PASSWORD)')
-    .option('--prometheus-header <header...>', 'extra request header')
-    .option('--prometheus-ca <file>', 'PEM CA bundle')
-    .option('--insecure-skip-tls-verify', 'do not verify Prometheus TLS certificates', false)
-    .option('--prometheus-timeout <duration>', 'Prometheus request timeout', '15s')
     .option('--format <format>', 'text or json', 'text')
     .addHelpText('after', '\nExit status: 0 when nothing failed (warnings allowed), 4 when a check failed.\n\nExamples:\n  p99sleuth doctor\n  p99sleuth doctor deploy/checkout -n shop --prometheus http://prometheus.monitoring:9090');
-  doctorCmd.action(async (target, o) => {
+  withOptions(doctorCmd, [...kubeOptions(), ...prometheusAuthOptions()]).action(async (target, o) => {
     const f = o as DoctorFlags;
     if (f.format !== 'text' && f.format !== 'json') throw new SleuthError('usage', `--format ${JSON.stringify(f.format)}: choose text or json`);
     const checks = await doctor(target, f, makeLogger({ quiet: true }));
@@ -212,15 +202,11 @@ export function registerKubeCommands(program: Command, global: () => Global): vo
   const cleanupCmd = program
     .command('cleanup')
     .description('delete node pods left by investigations that were killed (found by the label app.kubernetes.io/managed-by=p99sleuth)')
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: the context\'s, else "default")')
-    .option('--context <context>', 'kubeconfig context')
-    .option('--kubeconfig <file>', 'kubeconfig file')
-    .option('--kubectl <path>', 'the kubectl binary (or KUBECTL; default kubectl on PATH)')
     .option('-A, --all-namespaces', 'look in every namespace (default: -n or the context\'s namespace)', false)
     .option('--dry-run', 'list them, delete nothing', false)
     .addHelpText('after', '\nExamples:\n  p99sleuth cleanup -n shop\n  p99sleuth cleanup --all-namespaces --dry-run');
-  cleanupCmd.action(async (o) => {
-    const f: KubeFlags & { allNamespaces: boolean; dryRun: boolean } = o;
+  withOptions(cleanupCmd, kubeOptions()).action(async (o) => {
+    const f = o as typeof o & KubeFlags;
     const log = makeLogger(global());
     const k = kubeFlags(f);
     const ns = f.allNamespaces ? undefined : await k.namespace();

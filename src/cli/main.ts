@@ -2,6 +2,9 @@
  * Entry point: parse the command line, run one command, map errors to exit codes in one place.
  * main() sets process.exitCode and never calls process.exit, so output is always flushed.
  */
+import { kubeOptions, prometheusAuthOptions, withOptions } from './options.js';
+import type { PrometheusFlags } from './prometheus-flags.js';
+import type { KubeFlags } from './kube-flags.js';
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -127,17 +130,13 @@ export function buildProgram(name = 'p99sleuth'): Command {
       process.stdout.write(`${out}\n${folded}\n`);
     });
 
-  program
+  const investigateCmd = program
     .command('investigate')
     .description('capture live evidence from a Go service during a spike (a Kubernetes workload, or a local process with --local), then analyse it like `analyze`')
     .argument('[target...]', 'Kubernetes target: deploy/NAME, pod/NAME, statefulset/NAME, daemonset/NAME (or -l SELECTOR)')
     .option('--local', 'investigate a process on this machine (with --pid)', false)
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: the context\'s, else "default")')
     .option('-l, --label-selector <selector>', 'investigate pods by label, e.g. app=checkout')
     .option('-c, --container <name>', 'container in the pod (default: the default-container annotation, else the first)')
-    .option('--context <context>', 'kubeconfig context')
-    .option('--kubeconfig <file>', 'kubeconfig file')
-    .option('--kubectl <path>', 'the kubectl binary (or KUBECTL; default kubectl on PATH)')
     .option('--pods <n>', 'how many of the workload\'s pods to investigate, worst P99 first, concurrently', '1')
     .option('--pprof-port <port>', 'the container port serving net/http/pprof (reached with kubectl port-forward)', '6060')
     .option('--pprof-path <path>', 'the pprof path on that port', '/debug/pprof')
@@ -147,13 +146,6 @@ export function buildProgram(name = 'p99sleuth'): Command {
     .option('--pid <pid>', 'the Go process to investigate (with --local)')
     .option('--pprof <url>', 'its net/http/pprof base URL (default: found on the ports the process listens on)')
     .option('--prometheus <url>', 'Prometheus-compatible HTTP API for spike finding and Go runtime series')
-    .option('--prometheus-token <token>', 'bearer token (or P99SLEUTH_PROMETHEUS_TOKEN)')
-    .option('--prometheus-user <user>', 'basic-auth user (or P99SLEUTH_PROMETHEUS_USER; password: P99SLEUTH_PROMETHEUS_PASSWORD)')
-    .option('--prometheus-password <password>', 'basic-auth password (prefer the environment variable)')
-    .option('--prometheus-header <header...>', 'extra request header, e.g. "X-Scope-OrgID: team-a"')
-    .option('--prometheus-ca <file>', 'PEM CA bundle for an https Prometheus')
-    .option('--insecure-skip-tls-verify', 'do not verify Prometheus (and profile store) TLS certificates', false)
-    .option('--prometheus-timeout <duration>', 'give up on a Prometheus request after this long', '15s')
     .option('--selector <selector>', 'PromQL label matchers for the service, e.g. \'{job="checkout"}\' (default: the pod\'s namespace/pod labels, or locally the target scraping the pprof port)')
     .option('--profiles-from <url>', 'Parca or Pyroscope holding past profiles: parca://HOST:PORT, pyroscope://HOST:PORT (parcas://, pyroscopes:// for TLS; pyroscope+grpc:// for gRPC)')
     .option('--profiles-selector <selector>', 'the service\'s labels in the profile store, e.g. \'{service_name="checkout"}\' (default: --selector)')
@@ -188,11 +180,11 @@ Kubernetes: pprof comes through kubectl port-forward; kernel evidence from a sho
 hostPID pod on the target's node (deleted when the command ends; see README "Kubernetes"). Nothing
 else in the cluster is created or changed. Check access first with: p99sleuth doctor deploy/NAME -n NS
 
-Ctrl-C stops the collectors, keeps the partial bundle (marked), analyses it and exits 130.`)
-    .action(async (target, o) => {
-      const g = global();
-      await investigate(target, o, { ...g, useColor: useColor(g) });
-    });
+Ctrl-C stops the collectors, keeps the partial bundle (marked), analyses it and exits 130.`);
+  withOptions(investigateCmd, [...kubeOptions(), ...prometheusAuthOptions()]).action(async (target, o) => {
+    const g = global();
+    await investigate(target, o as typeof o & PrometheusFlags & KubeFlags, { ...g, useColor: useColor(g) });
+  });
 
   registerCheck(program, global);
   registerWatch(program, global);

@@ -4,6 +4,7 @@
  * diff against. stdout carries one line per event (JSON Lines with --format json); progress goes to
  * stderr. SIGINT/SIGTERM stop the capture under way (its partial bundle is kept) and exit 130.
  */
+import { kubeOptions, prometheusAuthOptions, withOptions } from './options.js';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
@@ -81,7 +82,7 @@ Exit codes of watch:
 
 /** Add `watch` to the program. */
 export function registerWatch(program: Command, global: () => GlobalFlags): void {
-  program
+  const cmd = program
     .command('watch')
     .description('poll P99 and capture a spike bundle (with a calm baseline to diff against) whenever it stays above a threshold')
     .argument('[target...]', 'Kubernetes target: deploy/NAME, pod/NAME, statefulset/NAME, daemonset/NAME (or -l SELECTOR)')
@@ -98,25 +99,14 @@ export function registerWatch(program: Command, global: () => GlobalFlags): void
     .option('--pid <pid>', 'the Go process to watch (with --local)')
     .option('--pprof <url>', 'its net/http/pprof base URL (default: found on the ports the process listens on)')
     .option('--metrics <url>', 'its Prometheus /metrics URL, read when there is no --prometheus (default: /metrics beside pprof)')
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace (default: the context\'s, else "default")')
     .option('-l, --label-selector <selector>', 'watch pods by label, e.g. app=checkout')
     .option('-c, --container <name>', 'container in the pod (default: the default-container annotation, else the first)')
-    .option('--context <context>', 'kubeconfig context')
-    .option('--kubeconfig <file>', 'kubeconfig file')
-    .option('--kubectl <path>', 'the kubectl binary (or KUBECTL; default kubectl on PATH)')
     .option('--pprof-port <port>', 'the container port serving net/http/pprof (reached with kubectl port-forward)', '6060')
     .option('--pprof-path <path>', 'the pprof path on that port', '/debug/pprof')
     .option('--no-node-pod', 'on a spike, do not start the node pod (pprof and Prometheus only)')
     .option('--agent-image <image>', 'image of the node pod (needs bpftrace, sh, grep)', DEFAULT_AGENT_IMAGE)
     .option('--agent-namespace <namespace>', 'namespace for the node pod (default: the target\'s)')
     .option('--prometheus <url>', 'Prometheus-compatible HTTP API to poll P99 from (required for Kubernetes targets)')
-    .option('--prometheus-token <token>', 'bearer token (or P99SLEUTH_PROMETHEUS_TOKEN)')
-    .option('--prometheus-user <user>', 'basic-auth user (or P99SLEUTH_PROMETHEUS_USER; password: P99SLEUTH_PROMETHEUS_PASSWORD)')
-    .option('--prometheus-password <password>', 'basic-auth password (prefer the environment variable)')
-    .option('--prometheus-header <header...>', 'extra request header, e.g. "X-Scope-OrgID: team-a"')
-    .option('--prometheus-ca <file>', 'PEM CA bundle for an https Prometheus')
-    .option('--insecure-skip-tls-verify', 'do not verify Prometheus TLS certificates', false)
-    .option('--prometheus-timeout <duration>', 'give up on a Prometheus request after this long', '15s')
     .option('--selector <selector>', 'PromQL label matchers for the service (default: locally the target scraping the pprof port; in Kubernetes the workload\'s pods)')
     .option('--latency-metric <name>', 'latency histogram (default: first of http_request_duration_seconds, http_server_request_duration_seconds, grpc_server_handling_seconds)')
     .option('--profiles <kinds>', 'profiles of a spike capture', 'cpu,goroutine,mutex,block,heap,allocs')
@@ -124,10 +114,10 @@ export function registerWatch(program: Command, global: () => GlobalFlags): void
     .option('--bpftrace <path>', 'the bpftrace binary', 'bpftrace')
     .addOption(new Option('--format <format>', 'event lines on stdout').choices(['text', 'json'] as const).default('text' as const))
     .option('--no-flamegraphs', 'do not write flame graphs into spike reports')
-    .addHelpText('after', WATCH_HELP)
-    .action(async (target, o) => {
-      await watch(target, o, global());
-    });
+    .addHelpText('after', WATCH_HELP);
+  withOptions(cmd, [...kubeOptions(), ...prometheusAuthOptions()]).action(async (target, o) => {
+    await watch(target, o as typeof o & PrometheusFlags & KubeFlags, global());
+  });
 }
 
 /** Validate the flags, build the target, and watch until SIGINT/SIGTERM. */
