@@ -56,8 +56,9 @@ export async function attachBaseline(spikeDir: string, baselineDir: string): Pro
   }
   if (!added.length) return [];
   const m = spike.manifest;
-  // The profiles describe the calm period they were taken in: the baseline window is theirs.
-  const updated = { ...m, windows: { ...m.windows, baseline: base.manifest.windows.baseline ?? base.manifest.windows.spike }, collectors: [...m.collectors.filter((c) => !(c.window === 'baseline' && added.some((a) => a.name === c.name))), ...added] };
+  // A baseline window the capture already chose (Prometheus's calm stretch) stays: its series were
+  // fetched for it. Without one, the window is the calm period the profiles were taken in.
+  const updated = { ...m, windows: { ...m.windows, baseline: m.windows.baseline ?? base.manifest.windows.baseline ?? base.manifest.windows.spike }, collectors: [...m.collectors.filter((c) => !(c.window === 'baseline' && added.some((a) => a.name === c.name))), ...added] };
   const file = path.join(spikeDir, 'manifest.json');
   try {
     await writeFile(`${file}.tmp`, JSON.stringify(updated, null, 2) + '\n', { mode: 0o600 });
