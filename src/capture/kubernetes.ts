@@ -66,7 +66,7 @@ async function capturePod(pod: PodInfo, out: string, chosen: string, o: Kubernet
     const t: CaptureTarget = {
       description: {
         kind: 'kubernetes',
-        description: `pod ${pod.namespace}/${pod.name} (container ${pod.container}${pod.node ? ` on node ${pod.node}` : ''})`,
+        description: describePod(pod),
         pid: kernel.pid,
         ports: kernel.ports,
         kubernetes: {
@@ -165,3 +165,17 @@ async function findContainerProcess(shell: NodeShell, pod: PodInfo, signal: Abor
   return { pid };
 }
 
+/** One line for the report: where the pod runs, what it may use, and how it has been restarting. */
+export function describePod(p: PodInfo): string {
+  const r = p.resources;
+  const cores = (c?: number) => (c === undefined ? undefined : c < 1 ? `${Math.round(c * 1000)}m` : String(c));
+  const mib = (b?: number) => (b === undefined ? undefined : `${Math.round(b / 2 ** 20)}Mi`);
+  const limits = [cores(r.cpuLimitCores) && `cpu ${cores(r.cpuLimitCores)}`, mib(r.memoryLimitBytes) && `memory ${mib(r.memoryLimitBytes)}`].filter(Boolean).join(', ');
+  const parts = [
+    `container ${p.container}${p.node ? ` on node ${p.node}` : ''}`,
+    p.qosClass && `QoS ${p.qosClass}`,
+    limits ? `limits ${limits}` : 'no limits',
+    p.restarts ? `${p.restarts} restart${p.restarts > 1 ? 's' : ''}${p.lastTermination?.reason ? `, last ${p.lastTermination.reason}${p.lastTermination.finishedAt ? ` at ${p.lastTermination.finishedAt}` : ''}` : ''}` : undefined,
+  ].filter(Boolean);
+  return `pod ${p.namespace}/${p.name} (${parts.join('; ')})`;
+}

@@ -55,6 +55,16 @@ test('cpu-throttling: a cgroup throttled in every period, with GOMAXPROCS above 
   assert.ok(!kernelFound(ev).includes('runqueue-contention'));
 });
 
+test('cpu-throttling on a pod whose cgroup quota was not read: its spec\'s CPU limit stands in for the quota', async () => {
+  const ev = await withKernel('lock-contention', { procfs: 'cfs-throttle-v1' });
+  delete ev.kernel.procfs!.delta.cgroup!.quotaCores;
+  ev.manifest.target.kubernetes = { resources: { cpuLimitCores: 0.5, cpuRequestCores: 0.25 } };
+  const f = analyse(ev).ranked.find((r) => r.id === 'cpu-throttling');
+  assert.ok(f);
+  assert.match(f.reasons.join(' '), /The pod's CPU limit is 0\.5 cores \(its spec; the cgroup quota itself was not read\)/);
+  assert.match(f.reasons.join(' '), /GOMAXPROCS is 2 but the quota is 0\.5 cores/);
+});
+
 test('runqueue-contention: run-queue latency from a CPU hog on the target\'s CPU', async () => {
   const found = kernelFound(await withKernel('healthy', { bpf: ['runqlat'] }));
   assert.ok(found.includes('runqueue-contention'), found.join(','));

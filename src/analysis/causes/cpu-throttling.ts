@@ -6,6 +6,12 @@
 import { fmtDuration, fmtNum, fmtPct, clamp01 } from '../../util/num.js';
 import { kernelRefs, metricRef, metricRise, type Finding, type Rule } from '../finding.js';
 
+/** `resources.limits.cpu` of a Kubernetes target's container, as recorded in the bundle. */
+function podCpuLimit(kubernetes: unknown): number | undefined {
+  const v = (kubernetes as { resources?: { cpuLimitCores?: unknown } } | undefined)?.resources?.cpuLimitCores;
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}
+
 export const cpuThrottling: Rule = (ev, f) => {
   const reasons: string[] = [];
   const support: string[] = [];
@@ -39,7 +45,10 @@ export const cpuThrottling: Rule = (ev, f) => {
   // The classic cause: more Go threads run in parallel than the quota allows, so the quota is
   // spent early in each period and the process then stands still until the period ends.
   const procs = f.spike.metrics.gomaxprocs?.mean ?? k?.cpus;
-  const quota = cg?.quotaCores;
+  // Without the cgroup's own quota (no node access), the pod's CPU limit is what sets it.
+  const podLimit = podCpuLimit(ev.manifest.target.kubernetes);
+  const quota = cg?.quotaCores ?? podLimit;
+  if (cg?.quotaCores === undefined && podLimit !== undefined) reasons.push(`The pod's CPU limit is ${fmtNum(podLimit)} cores (its spec; the cgroup quota itself was not read).`);
   if (quota !== undefined && procs !== undefined && procs > Math.ceil(quota)) {
     reasons.push(`GOMAXPROCS${f.spike.metrics.gomaxprocs ? '' : ' (the CPU count, assumed)'} is ${fmtNum(procs)} but the quota is ${fmtNum(quota)} cores: ${fmtNum(procs)} threads can spend a ${fmtNum(quota)}-core quota in ${fmtPct(quota / procs)} of each period, then the process stops for the rest. Set GOMAXPROCS to ${Math.max(1, Math.ceil(quota))} (Go 1.25+ does this itself unless GOMAXPROCS is set) or raise the limit.`);
   } else if (quota !== undefined) {
