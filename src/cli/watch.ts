@@ -4,7 +4,6 @@
  * diff against. stdout carries one line per event (JSON Lines with --format json); progress goes to
  * stderr. SIGINT/SIGTERM stop the capture under way (its partial bundle is kept) and exit 130.
  */
-import { kubeOptions, prometheusAuthOptions, withOptions } from './options.js';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
@@ -12,23 +11,25 @@ import { captureKubernetes } from '../capture/kubernetes.js';
 import { captureLocal } from '../capture/local.js';
 import type { CaptureOptions } from '../capture/engine.js';
 import { PROFILE_KINDS, type ProfileKind } from '../evidence/model.js';
-import { usageError } from '../errors.js';
+import { SleuthError, usageError } from '../errors.js';
 import { SCRIPT_NAMES } from '../sources/bpftrace/scripts.js';
 import { selectorBody } from '../sources/prometheus/queries.js';
 import { findPprof, inspectProcess, notFoundPprof, parsePid } from '../target/local.js';
 import { imageRef, portNumber } from '../target/kubernetes/names.js';
 import { DEFAULT_AGENT_IMAGE } from '../target/kubernetes/nodepod.js';
-import { startPortForward } from '../target/kubernetes/portforward.js';
+import type { Kubectl } from '../target/kubernetes/kubectl.js';
+import { startPortForward, type PortForward } from '../target/kubernetes/portforward.js';
 import { choosePods, describeRef, listTargetPods, podInfo, parseTargetRef, type TargetRef } from '../target/kubernetes/resolve.js';
 import { makeProgress } from '../ui/progress.js';
 import { runEmergencyCleanups } from '../util/cleanup.js';
 import { parseDuration, promDuration } from '../util/duration.js';
 import { formatEvent, type WatchEvent } from '../watch/events.js';
-import { metricsPoller, prometheusPoller } from '../watch/poll.js';
+import { metricsPoller, prometheusPoller, type P99Poller } from '../watch/poll.js';
 import { runWatch, type WatchConfig, type WatchTarget } from '../watch/run.js';
 import { EXIT } from './exit.js';
 import type { GlobalFlags } from './investigate.js';
 import { kubeFlags, type KubeFlags } from './kube-flags.js';
+import { kubeOptions, prometheusAuthOptions, withOptions } from './options.js';
 import { promTarget, type PrometheusFlags } from './prometheus-flags.js';
 
 /** The flags of `watch`, as Commander parses them. */
@@ -49,6 +50,8 @@ export interface WatchFlags extends PrometheusFlags, KubeFlags {
   labelSelector?: string;
   pprofPort: string;
   pprofPath: string;
+  metricsPort?: string;
+  metricsPath: string;
   nodePod: boolean;
   agentImage: string;
   agentNamespace?: string;
@@ -72,7 +75,8 @@ Each event is one line on stdout (with --format json, one JSON object per line):
   2026-11-21T01:02:03Z spike p99=412ms>250ms for 30s → captured p99sleuth-watch/spike-20261121T010203Z; top cause: lock-contention (0.91)
 Spike bundles are <out-dir>/spike-<UTC time> with the analysis in <bundle>/report; the latest calm
 baseline (CPU, heap and goroutine profiles only) is kept in <out-dir>/baselines and copied into each
-spike bundle as window "baseline". Kubernetes targets need --prometheus in this version.
+spike bundle as window "baseline". Without --prometheus, a pod's own /metrics is read through a
+kubectl port-forward held for the watch (--metrics-port, --metrics-path).
 
 Exit codes of watch:
   0    never while watching (watch runs until stopped)
@@ -99,6 +103,8 @@ export function registerWatch(program: Command, global: () => GlobalFlags): void
     .option('--pid <pid>', 'the Go process to watch (with --local)')
     .option('--pprof <url>', 'its net/http/pprof base URL (default: found on the ports the process listens on)')
     .option('--metrics <url>', 'its Prometheus /metrics URL, read when there is no --prometheus (default: /metrics beside pprof)')
+    .option('--metrics-port <port>', 'Kubernetes without --prometheus: the container port serving /metrics (default: --pprof-port)')
+    .option('--metrics-path <path>', 'the path of the metrics page on that port', '/metrics')
     .option('-l, --label-selector <selector>', 'watch pods by label, e.g. app=checkout')
     .option('-c, --container <name>', 'container in the pod (default: the default-container annotation, else the first)')
     .option('--pprof-port <port>', 'the container port serving net/http/pprof (reached with kubectl port-forward)', '6060')
@@ -106,7 +112,7 @@ export function registerWatch(program: Command, global: () => GlobalFlags): void
     .option('--no-node-pod', 'on a spike, do not start the node pod (pprof and Prometheus only)')
     .option('--agent-image <image>', 'image of the node pod (needs bpftrace, sh, grep)', DEFAULT_AGENT_IMAGE)
     .option('--agent-namespace <namespace>', 'namespace for the node pod (default: the target\'s)')
-    .option('--prometheus <url>', 'Prometheus-compatible HTTP API to poll P99 from (required for Kubernetes targets)')
+    .option('--prometheus <url>', 'Prometheus-compatible HTTP API to poll P99 from (default: the target\'s own /metrics)')
     .option('--selector <selector>', 'PromQL label matchers for the service (default: locally the target scraping the pprof port; in Kubernetes the workload\'s pods)')
     .option('--latency-metric <name>', 'latency histogram (default: first of http_request_duration_seconds, http_server_request_duration_seconds, grpc_server_handling_seconds)')
     .option('--profiles <kinds>', 'profiles of a spike capture', 'cpu,goroutine,mutex,block,heap,allocs')
@@ -146,7 +152,7 @@ export async function watch(args: string[], f: WatchFlags, g: GlobalFlags): Prom
   for (const k of kinds) if (!PROFILE_KINDS.includes(k)) throw usageError(`--profiles: unknown profile "${k}"`, `choose from ${PROFILE_KINDS.join(',')}`);
   for (const [flag, url] of [['--pprof', f.pprof], ['--metrics', f.metrics]] as const) if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) throw usageError(`${flag} ${JSON.stringify(url)} is not an http(s) URL`);
   const prometheus = promTarget(f);
-  if (!local && !prometheus) throw usageError('watching a Kubernetes target needs --prometheus in this version (its P99 is read from there)', 'e.g. p99sleuth watch deploy/checkout -n shop --prometheus http://prometheus.monitoring:9090 --threshold 250ms');
+  if (!/^\/[A-Za-z0-9_.~\-/]*$/.test(f.metricsPath)) throw usageError(`--metrics-path ${JSON.stringify(f.metricsPath)} is not a URL path`, 'e.g. /metrics');
   const common: CaptureOptions = {
     prometheus,
     selector: f.selector,
@@ -173,14 +179,16 @@ export async function watch(args: string[], f: WatchFlags, g: GlobalFlags): Prom
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const progress = makeProgress({ quiet: g.quiet });
+  let t: WatchTarget | undefined;
   const emit = (e: WatchEvent) => process.stdout.write(formatEvent(e, new Date(), f.format) + '\n');
   try {
-    const t = local ? await localTarget(f, common, prometheus ? prometheusPoller(prometheus, f.selector, f.latencyMetric, rateWindow) : undefined, ac.signal) : await kubeTarget(f, ref!, common, rateWindow, ac.signal);
+    t = local ? await localTarget(f, common, prometheus ? prometheusPoller(prometheus, f.selector, f.latencyMetric, rateWindow) : undefined, ac.signal) : await kubeTarget(f, ref!, common, rateWindow, ac.signal);
     emit({ kind: 'start', target: t.description, source: t.poller.source, thresholdSeconds: config.thresholdSeconds, forSeconds: config.forSeconds });
     const r = await runWatch(t, config, { emit, progress }, ac.signal);
     emit({ kind: 'stop', reason: signals ? 'signal' : 'done', spikes: r.spikes, baselines: r.baselines });
     if (ac.signal.aborted) process.exitCode = EXIT.interrupted;
   } finally {
+    await t?.close?.();
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -240,9 +248,11 @@ async function kubeTarget(f: WatchFlags, ref: TargetRef, common: CaptureOptions,
   };
   const pods = (await listTargetPods(kube.kubectl, ref, kube.namespace, signal)).map((p) => podInfo(p, kube.container));
   const selector = f.selector ?? podSelector(ref, kube.namespace, pods.map((p) => p.name));
+  const metrics = common.prometheus ? undefined : forwardedMetrics(kube, ref, f.metricsPort === undefined ? kube.pprofPort : portNumber(f.metricsPort, '--metrics-port'), f.metricsPath, f.latencyMetric);
   return {
     description: `${describeRef(ref)} in ${kube.namespace}`,
-    poller: prometheusPoller(common.prometheus!, selector, f.latencyMetric, rateWindow),
+    poller: metrics?.poller ?? prometheusPoller(common.prometheus!, selector, f.latencyMetric, rateWindow),
+    close: metrics?.close,
     async baselinePprof(sig) {
       const infos = (await listTargetPods(kube.kubectl, ref, kube.namespace, sig)).map((p) => podInfo(p, kube.container));
       const pod = choosePods(infos, 1, ref).pods[0];
@@ -257,3 +267,35 @@ async function kubeTarget(f: WatchFlags, ref: TargetRef, common: CaptureOptions,
   };
 }
 
+/**
+ * Without Prometheus, a pod's own /metrics through a port-forward held for the whole watch. A forward
+ * that breaks (the pod restarted or was replaced) is opened again at the next poll, to the pod then
+ * chosen, with fresh counters: a different process's histogram is not a continuation of the last.
+ */
+function forwardedMetrics(kube: { kubectl: Kubectl; namespace: string; container?: string }, ref: TargetRef, port: number, metricsPath: string, latencyMetric: string | undefined): { poller: P99Poller; close(): Promise<void> } {
+  let forward: PortForward | undefined;
+  let inner: P99Poller | undefined;
+  let pod = '';
+  const close = async () => {
+    await forward?.stop();
+    forward = undefined;
+  };
+  return {
+    close,
+    poller: {
+      source: `/metrics of ${describeRef(ref)} in ${kube.namespace} via kubectl port-forward :${port}`,
+      async poll(signal) {
+        if (forward?.deathReason()) await close();
+        if (!forward) {
+          const infos = (await listTargetPods(kube.kubectl, ref, kube.namespace, signal)).map((p) => podInfo(p, kube.container));
+          pod = choosePods(infos, 1, ref).pods[0].name;
+          forward = await startPortForward(kube.kubectl, kube.namespace, pod, port, { signal });
+          inner = metricsPoller(`http://127.0.0.1:${forward.localPort}${metricsPath}`, latencyMetric);
+        }
+        return inner!.poll(signal).catch((err: unknown) => {
+          throw err instanceof SleuthError ? new SleuthError(err.kind, `pod ${pod}: ${err.message}`, err.hint) : err;
+        });
+      },
+    },
+  };
+}

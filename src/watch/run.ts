@@ -25,6 +25,8 @@ export interface WatchTarget {
   baselinePprof(signal: AbortSignal): Promise<{ pprof: PprofTarget; target: TargetDescription; release(): Promise<void> }>;
   /** A full capture (the engine's) into a new bundle at `out`. */
   captureSpike(out: string, progress: Progress, signal: AbortSignal): Promise<CaptureResult>;
+  /** Stop whatever the target holds open for the whole watch (a port-forward for /metrics). */
+  close?(): Promise<void>;
 }
 
 export interface WatchConfig extends TriggerConfig {

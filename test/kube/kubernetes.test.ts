@@ -304,3 +304,40 @@ test('watch deploy/NAME: a P99 over the threshold in Prometheus captures through
     prom.close();
   }
 });
+
+test('watch without Prometheus: the pod\'s own /metrics through a held port-forward; a breach captures; the forward ends with the watch', { timeout: 120_000 }, async () => {
+  const c = await cluster();
+  const dir = await tmpDir();
+  // Requests for the histogram to count: bounded in number and time.
+  let stop = false;
+  const traffic = (async () => {
+    for (let i = 0; i < 3000 && !stop; i++) {
+      await fetch(`http://127.0.0.1:${lab.port}/api/checkout`).then((r) => r.arrayBuffer(), () => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  // P99 interpolates inside the first histogram bucket (5 ms): above 1 ms, so every poll breaches.
+  const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'watch', 'deploy/checkout', '-n', 'shop', '--threshold', '1ms', '--for', '1s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-node-pod', '--no-flamegraphs', '--out-dir', dir, '--format', 'json', '--kubectl', STANDIN], { env: c.env, reject: false, buffer: true });
+  try {
+    const events: any[] = [];
+    child.stdout!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) events.push(JSON.parse(line));
+    });
+    for (let i = 0; i < 300 && !events.some((e) => e.kind === 'spike'); i++) await new Promise((r) => setTimeout(r, 200));
+    const start = events.find((e) => e.kind === 'start');
+    assert.match(start?.source ?? '', /\/metrics of deployment\/checkout in shop via kubectl port-forward :6060/);
+    const spike = events.find((e) => e.kind === 'spike');
+    assert.ok(spike, JSON.stringify(events));
+    assert.ok(spike.p99Seconds > 0);
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, r.stderr);
+    assert.equal((await manifestOf(spike.bundle)).target.kind, 'kubernetes');
+    assert.equal(mutations(c).length, 0, '--no-node-pod: nothing created');
+    await noStandinLeft(c);
+  } finally {
+    stop = true;
+    await traffic;
+    child.kill('SIGKILL');
+  }
+});
