@@ -11,7 +11,7 @@ import { profileStoreFromFlags, type ProfileStoreFlags } from '../sources/profil
 import { selectorBody } from '../sources/prometheus/queries.js';
 import { parsePid } from '../target/local.js';
 import { makeLogger } from '../ui/log.js';
-import { makeProgress, type Progress } from '../ui/progress.js';
+import { makeProgress } from '../ui/progress.js';
 import { runEmergencyCleanups } from '../util/cleanup.js';
 import { parseDuration } from '../util/duration.js';
 import { EXIT } from './exit.js';
@@ -109,7 +109,7 @@ export async function investigate(target: string[], f: InvestigateFlags, g: Glob
       : (await captureKubernetes({ ...common, ...kube!, ref: ref!, out: f.out }, progress, ac.signal)).results;
     progress.stop();
     capturing = false;
-    await reportAll(bundles, f, g, progress);
+    await reportAll(bundles, f, g);
     // A signal during the analysis still means the run was interrupted (its report is complete, though).
     if (ac.signal.aborted) process.exitCode = EXIT.interrupted;
   } finally {
@@ -138,7 +138,7 @@ async function kubeSetup(f: InvestigateFlags) {
 }
 
 /** Analyse each bundle like `analyze`; several pods give several reports, one after the other. */
-async function reportAll(bundles: Array<{ dir: string; interrupted: boolean; pod?: string }>, f: InvestigateFlags, g: GlobalFlags & { useColor: boolean }, _p: Progress): Promise<void> {
+async function reportAll(bundles: Array<{ dir: string; interrupted: boolean; pod?: string }>, f: InvestigateFlags, g: GlobalFlags & { useColor: boolean }): Promise<void> {
   const log = makeLogger(g);
   let found = false;
   for (const b of bundles) {
