@@ -5,6 +5,7 @@
  * The capture itself is the engine's, the same as for a local process. Everything started here is
  * stopped on every way out: the forward is killed and the node pod deleted in `finally`.
  */
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { SleuthError, describe } from '../errors.js';
 import type { PromTarget } from '../sources/prometheus/capture.js';
@@ -13,7 +14,7 @@ import type { Kubectl } from '../target/kubernetes/kubectl.js';
 import { startNodePod, type NodePod } from '../target/kubernetes/nodepod.js';
 import { cgroupNamesContainer, mainProcess, NodeShell, podListenPorts } from '../target/kubernetes/node-shell.js';
 import { startPortForward, type PortForward } from '../target/kubernetes/portforward.js';
-import { choosePods, describeRef, listTargetPods, podInfo, type PodInfo, type TargetRef } from '../target/kubernetes/resolve.js';
+import { choosePods, listTargetPods, podInfo, type PodInfo, type TargetRef } from '../target/kubernetes/resolve.js';
 import type { Progress } from '../ui/progress.js';
 import { captureTarget, defaultOut, type CaptureOptions, type CaptureResult, type CaptureTarget } from './engine.js';
 
@@ -32,6 +33,8 @@ export interface KubernetesOptions extends CaptureOptions {
   agentImage: string;
   agentNamespace?: string;
   out?: string;
+  /** Told when the pods are resolved and capturing begins (for what Ctrl-C then means). */
+  onCapturing?: () => void;
 }
 
 export interface PodResult extends CaptureResult {
@@ -50,9 +53,33 @@ export async function captureKubernetes(o: KubernetesOptions, progress: Progress
   }
   const choice = choosePods(infos, o.pods, o.ref, ranking);
   progress.note(`investigating ${choice.reason}`);
+  o.onCapturing?.();
   const base = o.out ?? defaultOut(o.ref.kind === 'selector' ? 'pods' : o.ref.name);
-  const results = await Promise.all(choice.pods.map(async (pod) => ({ pod: pod.name, ...(await capturePod(pod, choice.pods.length > 1 ? path.join(base, pod.name) : base, choice.reason, o, progress, signal)) })));
-  return { results, reason: choice.reason };
+  // One pod failing stops the others (their node pods and forwards are cleaned up by their own
+  // finally blocks), and nothing returns before every capture has settled.
+  const each = new AbortController();
+  setMaxListeners(200, each.signal);
+  const stopAll = () => each.abort();
+  signal.addEventListener('abort', stopAll, { once: true });
+  try {
+    const settled = await Promise.allSettled(
+      choice.pods.map((pod) =>
+        capturePod(pod, choice.pods.length > 1 ? path.join(base, pod.name) : base, choice.reason, o, progress, each.signal).then(
+          (r) => ({ pod: pod.name, ...r }),
+          (err: unknown) => {
+            each.abort();
+            throw err;
+          },
+        ),
+      ),
+    );
+    const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+    // The cause, not the "interrupted" of the captures it stopped.
+    if (failures.length) throw failures.find((e) => !(e instanceof SleuthError && e.kind === 'interrupted')) ?? failures[0];
+    return { results: settled.map((r) => (r as PromiseFulfilledResult<PodResult>).value), reason: choice.reason };
+  } finally {
+    signal.removeEventListener('abort', stopAll);
+  }
 }
 
 async function capturePod(pod: PodInfo, out: string, chosen: string, o: KubernetesOptions, progress: Progress, signal: AbortSignal): Promise<CaptureResult> {
@@ -88,7 +115,9 @@ async function capturePod(pod: PodInfo, out: string, chosen: string, o: Kubernet
       pprof: forward ? { baseUrl: `http://127.0.0.1:${forward.localPort}${o.pprofPath}` } : undefined,
       pprofMissing: () => pprofMissing ?? new SleuthError('unavailable', 'no pprof endpoint'),
       pprofBroken: forward ? () => forward?.deathReason() : undefined,
-      reader: kernel.shell?.reader(signal),
+      // Not tied to Ctrl-C: the second read after an interrupt still gives a valid, shorter delta
+      // (each exec has its own timeout).
+      reader: kernel.shell?.reader(),
       // The node pod mounts the host's cgroup tree at the usual place (nodepod.ts).
       procfsOptions: { cgroupRoot: '/sys/fs/cgroup' },
       kernelMissing: kernel.missing,
@@ -100,7 +129,7 @@ async function capturePod(pod: PodInfo, out: string, chosen: string, o: Kubernet
         return selector ? { selector } : { note: `Prometheus has no series with namespace="${pod.namespace}",pod="${pod.name}": pass --selector` };
       },
     };
-    // Without a node pod the kernel collectors are recorded as failed with the reason, bpftrace included.
+    // Without a node pod, procfs fails with the reason and bpftrace is recorded as not run, with it.
     const opts: CaptureOptions = kernel.shell || !o.bpfScripts.length ? o : { ...o, bpfScripts: [], bpfOffReason: `kernel tracing not run: ${kernel.missing}` };
     return await captureTarget(t, opts, out, progress, signal);
   } finally {

@@ -4,13 +4,11 @@
  * analysed like `analyze`, and the ranked causes come with the verdict. Exit 0 holds, 1 breached,
  * 4 could not evaluate (never a pass without data).
  */
-import { prometheusAuthOptions, withOptions } from './options.js';
 import { appendFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { buildCheckReport, type CheckReport, type CheckSource } from '../analysis/check-report.js';
-import { analyse } from '../analysis/flow.js';
-import { buildReport, type Report } from '../analysis/report.js';
+import type { Report } from '../analysis/report.js';
 import { bundleSpan, measureBundle } from '../analysis/slo-bundle.js';
 import { BASES, SLO_GRAMMAR, judge, parseSlo, type Basis, type Judgement, type Objective, type Verdict } from '../analysis/slo.js';
 import { capturePrometheusWindow } from '../capture/prometheus-window.js';
@@ -20,7 +18,6 @@ import type { TargetDescription, TimeWindow } from '../evidence/manifest.js';
 import type { Evidence } from '../evidence/model.js';
 import { SleuthError, describe, usageError } from '../errors.js';
 import { renderCheckMarkdown, renderCheckTerminal } from '../render/check.js';
-import { writeFlameGraphs } from '../render/flamegraphs.js';
 import { renderJunit } from '../render/junit.js';
 import type { PromTarget } from '../sources/prometheus/capture.js';
 import { selectorBody } from '../sources/prometheus/queries.js';
@@ -32,9 +29,11 @@ import { redactUrl } from '../util/redact.js';
 import { useColor } from './color.js';
 import { EXIT } from './exit.js';
 import type { GlobalFlags } from './investigate.js';
+import { prometheusAuthOptions, withOptions } from './options.js';
 import { promTarget, type PrometheusFlags } from './prometheus-flags.js';
+import { metricName } from './validate.js';
 import { parseTimes, resolveWindow, type Times } from './time-window.js';
-import { FORMATS, type Format } from './report-run.js';
+import { FORMATS, writeReport, type Format } from './report-run.js';
 
 /** The flags of `check`, as Commander parses them. */
 export interface CheckFlags extends PrometheusFlags {
@@ -131,7 +130,7 @@ async function checkPrometheus(objectives: Objective[], times: Times, f: CheckFl
   if (!f.selector) throw usageError('--prometheus needs --selector: the series of the service to check', 'e.g. --selector \'{job="checkout"}\'');
   selectorBody(f.selector);
   if (f.nodeSelector) selectorBody(f.nodeSelector);
-  if (f.latencyMetric && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.latencyMetric)) throw usageError(`--latency-metric ${JSON.stringify(f.latencyMetric)} is not a metric name`);
+  metricName(f.latencyMetric);
   const { start, end } = resolveWindow(times);
   const basis = f.basis ?? 'window';
   const out = f.out ?? `p99sleuth-check-${compact(start)}-${compact(end)}`;
@@ -248,14 +247,9 @@ async function checkBundle(dir: string, objectives: Objective[], times: Times, f
 
 /** The same analysis as `analyze`, returned instead of printed; flame graphs only where there are profiles. */
 async function reportFor(ev: Evidence, graphsDir: string | undefined, log: Logger): Promise<Report> {
-  const analysis = analyse(ev);
+  // A window captured from Prometheus alone has no profiles to draw.
   const hasProfiles = Object.keys(ev.spike.profiles).length > 0;
-  let graphs: Awaited<ReturnType<typeof writeFlameGraphs>> = { files: [], byCause: {} };
-  if (graphsDir && hasProfiles) {
-    log.info(`writing flame graphs to ${graphsDir}`);
-    graphs = await writeFlameGraphs(ev, analysis, graphsDir);
-  }
-  return buildReport(ev, analysis, graphs.byCause, graphs.files);
+  return writeReport(ev, { out: graphsDir, flamegraphs: hasProfiles, copies: false }, log);
 }
 
 async function writeResult(file: string, data: string, how: 'append' | 'write', what: string): Promise<void> {

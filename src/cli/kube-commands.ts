@@ -5,18 +5,21 @@
  */
 import { kubeOptions, prometheusAuthOptions, withOptions } from './options.js';
 import type { Command } from '@commander-js/extra-typings';
+import os from 'node:os';
 import { SleuthError, describe } from '../errors.js';
 import { promApi } from '../sources/prometheus/capture.js';
 import { selectorForPod } from '../sources/prometheus/discover.js';
 import type { Kubectl } from '../target/kubernetes/kubectl.js';
 import { imageRef, portNumber } from '../target/kubernetes/names.js';
 import { NodeShell } from '../target/kubernetes/node-shell.js';
-import { DEFAULT_AGENT_IMAGE, listNodePods, startNodePod } from '../target/kubernetes/nodepod.js';
+import { DEFAULT_AGENT_IMAGE, leftovers, listNodePods, startNodePod } from '../target/kubernetes/nodepod.js';
 import { startPortForward } from '../target/kubernetes/portforward.js';
 import { choosePods, listTargetPods, parseTargetRef, podInfo, type PodInfo } from '../target/kubernetes/resolve.js';
 import { makeLogger } from '../ui/log.js';
 import { httpRequest } from '../util/http.js';
 import { EXIT } from './exit.js';
+import { withInterrupts } from './interrupts.js';
+import { urlPath } from './validate.js';
 import { kubeFlags, type KubeFlags } from './kube-flags.js';
 import { promTarget, type PrometheusFlags } from './prometheus-flags.js';
 
@@ -40,6 +43,7 @@ export const PERMISSIONS: Array<{ verb: string; resource: string; subresource?: 
   { verb: 'list', resource: 'pods', why: 'find a workload\'s pods' },
   { verb: 'create', resource: 'pods', subresource: 'portforward', why: 'reach pprof (kubectl port-forward)' },
   { verb: 'create', resource: 'pods', why: 'start the node pod', nodePod: true },
+  { verb: 'watch', resource: 'pods', why: 'wait until the node pod runs (kubectl wait)', nodePod: true },
   { verb: 'delete', resource: 'pods', why: 'remove the node pod', nodePod: true },
   { verb: 'create', resource: 'pods', subresource: 'exec', why: 'run bpftrace and read /proc in the node pod', nodePod: true },
 ];
@@ -54,7 +58,7 @@ interface DoctorFlags extends KubeFlags, PrometheusFlags {
   format: 'text' | 'json';
 }
 
-export async function doctor(target: string[], f: DoctorFlags, log: ReturnType<typeof makeLogger>): Promise<DoctorCheck[]> {
+export async function doctor(target: string[], f: DoctorFlags, log: ReturnType<typeof makeLogger>, signal?: AbortSignal): Promise<DoctorCheck[]> {
   const k = kubeFlags(f);
   const kubectl = k.kubectl;
   const checks: DoctorCheck[] = [];
@@ -64,6 +68,7 @@ export async function doctor(target: string[], f: DoctorFlags, log: ReturnType<t
   };
   const ref = target.length || f.labelSelector ? parseTargetRef(target, f.labelSelector) : undefined;
   const pprofPort = portNumber(f.pprofPort, '--pprof-port');
+  const pprofPath = urlPath(f.pprofPath, '--pprof-path');
   const image = imageRef(f.agentImage);
   const prom = promTarget(f);
 
@@ -120,9 +125,9 @@ export async function doctor(target: string[], f: DoctorFlags, log: ReturnType<t
   if (pod) {
     let fwd;
     try {
-      fwd = await startPortForward(kubectl, pod.namespace, pod.name, pprofPort);
-      const url = `http://127.0.0.1:${fwd.localPort}${f.pprofPath.replace(/\/+$/, '')}/`;
-      const res = await httpRequest(url, { timeoutMs: 10_000, maxBytes: 1 << 20 });
+      fwd = await startPortForward(kubectl, pod.namespace, pod.name, pprofPort, { signal });
+      const url = `http://127.0.0.1:${fwd.localPort}${pprofPath}/`;
+      const res = await httpRequest(url, { timeoutMs: 10_000, maxBytes: 1 << 20, signal });
       const ok = res.status === 200 && /goroutine|Types of profiles available/.test(res.body.toString('utf8'));
       add({ name: 'pprof', status: ok ? 'ok' : 'fail', detail: ok ? `net/http/pprof answers on ${pod.name}:${pprofPort}${f.pprofPath}` : `${pod.name}:${pprofPort}${f.pprofPath}/ answered HTTP ${res.status}, not the pprof index`, fix: ok ? undefined : 'import _ "net/http/pprof" in the service, or pass --pprof-port/--pprof-path' });
     } catch (err) {
@@ -145,15 +150,17 @@ export async function doctor(target: string[], f: DoctorFlags, log: ReturnType<t
   if (pod?.node && f.nodePod) {
     let nodePod;
     try {
-      nodePod = await startNodePod(kubectl, { namespace: f.agentNamespace ?? namespace, node: pod.node, image, lifetimeSeconds: 120 });
+      nodePod = await startNodePod(kubectl, { namespace: f.agentNamespace ?? namespace, node: pod.node, image, lifetimeSeconds: 120 }, { signal, onCreated: (p) => (nodePod = p) });
       add({ name: 'node pod', status: 'ok', detail: `${nodePod.namespace}/${nodePod.name} ran on ${pod.node} (${image})` });
       const shell = new NodeShell(kubectl, nodePod);
-      const v = await kubectl.run(['exec', nodePod.name, '--container', 'agent', '--', 'bpftrace', '--version'], { namespace: nodePod.namespace, timeoutMs: 30_000, okExitCodes: [1, 126, 127] });
-      add(v.exitCode === 0
-        ? { name: 'bpftrace', status: 'ok', detail: v.stdout.trim() }
-        : { name: 'bpftrace', status: 'fail', detail: `not runnable in ${image}: ${(v.stderr || v.stdout).trim().split('\n').pop()}`, fix: 'pass --agent-image with an image that has bpftrace' });
+      // Through the node shell: a kubectl refusal is an error of its own, not "bpftrace missing".
+      const v = (await shell.script('bpftrace --version 2>&1 || echo "exit $?"', [], signal)).trim();
+      const ok = /^bpftrace v?\d/.test(v);
+      add(ok
+        ? { name: 'bpftrace', status: 'ok', detail: v }
+        : { name: 'bpftrace', status: 'fail', detail: `not runnable in ${image}: ${v.split('\n').pop() || 'no output'}`, fix: 'pass --agent-image with an image that has bpftrace' });
       const reader = shell.reader();
-      const btf = (await shell.script('test -r /sys/kernel/btf/vmlinux && echo yes', [])).trim() === 'yes';
+      const btf = (await shell.script('test -r /sys/kernel/btf/vmlinux && echo yes', [], signal)).trim() === 'yes';
       add({ name: 'kernel BTF', status: btf ? 'ok' : 'warn', detail: btf ? '/sys/kernel/btf/vmlinux present' : 'no /sys/kernel/btf/vmlinux on the node', fix: btf ? undefined : 'bpftrace works without BTF for p99sleuth\'s tracepoint scripts, but stacks and struct access are poorer; a kernel built with CONFIG_DEBUG_INFO_BTF=y fixes it' });
       const tracefs = (await reader.list('/sys/kernel/debug/tracing')).length > 0 || (await reader.list('/sys/kernel/tracing')).length > 0;
       add({ name: 'tracefs', status: tracefs ? 'ok' : 'warn', detail: tracefs ? 'mounted' : 'not visible in the node pod', fix: tracefs ? undefined : 'mount tracefs on the node (mount -t tracefs nodev /sys/kernel/tracing)' });
@@ -194,29 +201,42 @@ export function registerKubeCommands(program: Command, global: () => Global): vo
   withOptions(doctorCmd, [...kubeOptions(), ...prometheusAuthOptions()]).action(async (target, o) => {
     const f = o as DoctorFlags;
     if (f.format !== 'text' && f.format !== 'json') throw new SleuthError('usage', `--format ${JSON.stringify(f.format)}: choose text or json`);
-    const checks = await doctor(target, f, makeLogger({ quiet: true }));
+    const checks = await withInterrupts((signal) => doctor(target, f, makeLogger({ quiet: true }), signal), () => 'stopping; deleting the node pod if one was started');
     process.stdout.write(f.format === 'json' ? JSON.stringify({ schema: 'p99sleuth/doctor@1', checks }, null, 2) + '\n' : renderDoctor(checks));
     if (checks.some((c) => c.status === 'fail')) process.exitCode = EXIT.unavailable;
   });
 
   const cleanupCmd = program
     .command('cleanup')
-    .description('delete node pods left by investigations that were killed (found by the label app.kubernetes.io/managed-by=p99sleuth)')
+    .description('delete node pods left by investigations that were killed (label app.kubernetes.io/managed-by=p99sleuth): those whose p99sleuth on this machine is gone, past their deadline, or ended')
     .option('-A, --all-namespaces', 'look in every namespace (default: -n or the context\'s namespace)', false)
+    .option('--all', 'also delete node pods of investigations still running (here or elsewhere)', false)
     .option('--dry-run', 'list them, delete nothing', false)
     .addHelpText('after', '\nExamples:\n  p99sleuth cleanup -n shop\n  p99sleuth cleanup --all-namespaces --dry-run');
   withOptions(cleanupCmd, kubeOptions()).action(async (o) => {
-    const f = o as typeof o & KubeFlags;
+    const f = o as typeof o & KubeFlags & { all: boolean };
     const log = makeLogger(global());
     const k = kubeFlags(f);
     const ns = f.allNamespaces ? undefined : await k.namespace();
     const pods = await listNodePods(k.kubectl, ns);
     if (!pods.length) log.info(`no p99sleuth node pods ${ns ? `in namespace ${ns}` : 'in any namespace'}`);
-    for (const p of pods) {
+    const { remove, keep } = leftovers(pods, { host: os.hostname(), alive: pidAlive, now: Date.now(), all: f.all });
+    for (const p of remove) {
       if (!f.dryRun) await deleteOrThrow(k.kubectl, p.namespace, p.name);
       process.stdout.write(`${f.dryRun ? 'would delete' : 'deleted'} pod ${p.namespace}/${p.name}${p.node ? ` (node ${p.node}, ${p.phase ?? 'unknown'})` : ''}\n`);
     }
+    for (const { pod, why } of keep) process.stdout.write(`kept pod ${pod.namespace}/${pod.name}: ${why} (--all deletes it)\n`);
   });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, as another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function deleteOrThrow(k: Kubectl, namespace: string, name: string): Promise<void> {

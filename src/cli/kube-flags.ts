@@ -1,6 +1,7 @@
 /** The kubectl-style flags shared by investigate, doctor and cleanup → a Kubectl and a namespace. */
 import { Kubectl } from '../target/kubernetes/kubectl.js';
-import { containerName, namespaceName } from '../target/kubernetes/names.js';
+import { containerName, imageRef, namespaceName, portNumber } from '../target/kubernetes/names.js';
+import { urlPath } from './validate.js';
 
 export interface KubeFlags {
   namespace?: string;
@@ -16,7 +17,6 @@ export function kubeFlags(f: KubeFlags) {
   return {
     kubectl,
     container: f.container === undefined ? undefined : containerName(f.container),
-    validNamespace: namespaceName,
     /** -n, else the context's namespace (as kubectl itself would choose), else "default". */
     namespace: async (): Promise<string> => {
       if (ns) return ns;
@@ -25,4 +25,23 @@ export function kubeFlags(f: KubeFlags) {
       return fromContext ? namespaceName(fromContext) : 'default';
     },
   };
+}
+
+/** The flags of a Kubernetes capture (investigate and watch), validated. */
+export interface KubeCaptureFlags extends KubeFlags {
+  pprofPort: string;
+  pprofPath: string;
+  nodePod: boolean;
+  agentImage: string;
+  agentNamespace?: string;
+}
+
+/** Everything captureKubernetes needs from the flags except the target and the pod count. */
+export async function kubeCaptureOptions(f: KubeCaptureFlags) {
+  const k = kubeFlags(f);
+  const pprofPort = portNumber(f.pprofPort, '--pprof-port');
+  const pprofPath = urlPath(f.pprofPath, '--pprof-path');
+  const agentImage = imageRef(f.agentImage);
+  const agentNamespace = f.agentNamespace === undefined ? undefined : namespaceName(f.agentNamespace);
+  return { kubectl: k.kubectl, namespace: await k.namespace(), container: k.container, pprofPort, pprofPath, nodePod: f.nodePod, agentImage, agentNamespace };
 }

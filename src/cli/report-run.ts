@@ -1,10 +1,11 @@
 /** The one analysis path shared by analyze, demo and (later) investigate: bundle → report on stdout. */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { analyse } from '../analysis/flow.js';
 import { buildReport, type Report } from '../analysis/report.js';
 import { openBundle } from '../evidence/bundle.js';
 import { loadEvidence } from '../evidence/load.js';
+import type { Evidence } from '../evidence/model.js';
 import { SleuthError } from '../errors.js';
 import { writeFlameGraphs } from '../render/flamegraphs.js';
 import { renderMarkdown } from '../render/markdown.js';
@@ -19,31 +20,40 @@ export interface ReportOptions {
   out: string;
   color: boolean;
   flamegraphs: boolean;
+  /** Write the rendered report to stdout (default); off when the caller combines several. */
+  print?: boolean;
 }
 
-export async function reportOnBundle(dir: string, opts: ReportOptions, log: Logger): Promise<Report> {
-  log.info(`reading bundle ${dir}`);
-  const bundle = await openBundle(dir);
-  const ev = await loadEvidence(bundle);
+/**
+ * Analyse evidence, draw the flame graphs into `out`, and keep report.json and report.md beside them
+ * (for sharing the whole directory). One path for analyze, investigate, watch and check.
+ */
+export async function writeReport(ev: Evidence, o: { out?: string; flamegraphs: boolean; copies: boolean }, log: Logger): Promise<Report> {
   const analysis = analyse(ev);
   let graphs: Awaited<ReturnType<typeof writeFlameGraphs>> = { files: [], byCause: {} };
-  if (opts.flamegraphs) {
-    log.info(`writing flame graphs to ${opts.out}`);
-    graphs = await writeFlameGraphs(ev, analysis, opts.out);
+  if (o.flamegraphs && o.out) {
+    log.info(`writing flame graphs to ${o.out}`);
+    graphs = await writeFlameGraphs(ev, analysis, o.out);
   }
   const report = buildReport(ev, analysis, graphs.byCause, graphs.files);
-  const json = JSON.stringify(report, null, 2) + '\n';
-  if (opts.flamegraphs) {
-    // Keep machine- and human-readable copies beside the graphs, for sharing the whole directory.
-    for (const [name, data] of [['report.json', json], ['report.md', renderMarkdown(report)]] as const) {
-      const file = path.join(opts.out, name);
+  if (o.copies && o.out) {
+    await mkdir(o.out, { recursive: true, mode: 0o700 }).catch(() => undefined);
+    for (const [name, data] of [['report.json', JSON.stringify(report, null, 2) + '\n'], ['report.md', renderMarkdown(report)]] as const) {
+      const file = path.join(o.out, name);
       await writeFile(file, data, { mode: 0o600 }).catch((err: Error) => {
-        throw new SleuthError('io', `cannot write ${file}: ${err.message}`, 'check free space and permissions of --out');
+        throw new SleuthError('io', `cannot write ${file}: ${err.message}`, 'check free space and permissions of the output directory');
       });
       report.files.push(file);
     }
   }
+  return report;
+}
+
+export async function reportOnBundle(dir: string, opts: ReportOptions, log: Logger): Promise<Report> {
+  log.info(`reading bundle ${dir}`);
+  const ev = await loadEvidence(await openBundle(dir));
+  const report = await writeReport(ev, { out: opts.out, flamegraphs: opts.flamegraphs, copies: opts.flamegraphs }, log);
   const text = opts.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : opts.format === 'markdown' ? renderMarkdown(report) : renderTerminal(report, { color: opts.color });
-  process.stdout.write(text);
+  if (opts.print !== false) process.stdout.write(text);
   return report;
 }

@@ -4,31 +4,31 @@
  * diff against. stdout carries one line per event (JSON Lines with --format json); progress goes to
  * stderr. SIGINT/SIGTERM stop the capture under way (its partial bundle is kept) and exit 130.
  */
-import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { Option, type Command } from '@commander-js/extra-typings';
 import { captureKubernetes } from '../capture/kubernetes.js';
 import { captureLocal } from '../capture/local.js';
 import type { CaptureOptions } from '../capture/engine.js';
-import { PROFILE_KINDS, type ProfileKind } from '../evidence/model.js';
 import { SleuthError, usageError } from '../errors.js';
 import { SCRIPT_NAMES } from '../sources/bpftrace/scripts.js';
 import { selectorBody } from '../sources/prometheus/queries.js';
 import { findPprof, inspectProcess, notFoundPprof, parsePid } from '../target/local.js';
-import { imageRef, portNumber } from '../target/kubernetes/names.js';
+import { portNumber } from '../target/kubernetes/names.js';
 import { DEFAULT_AGENT_IMAGE } from '../target/kubernetes/nodepod.js';
 import type { Kubectl } from '../target/kubernetes/kubectl.js';
 import { startPortForward, type PortForward } from '../target/kubernetes/portforward.js';
 import { choosePods, describeRef, listTargetPods, podInfo, parseTargetRef, type TargetRef } from '../target/kubernetes/resolve.js';
 import { makeProgress } from '../ui/progress.js';
-import { runEmergencyCleanups } from '../util/cleanup.js';
 import { parseDuration, promDuration } from '../util/duration.js';
 import { formatEvent, type WatchEvent } from '../watch/events.js';
 import { metricsPoller, prometheusPoller, type P99Poller } from '../watch/poll.js';
+import { selectorForPort } from '../sources/prometheus/discover.js';
 import { runWatch, type WatchConfig, type WatchTarget } from '../watch/run.js';
 import { EXIT } from './exit.js';
+import { withInterrupts } from './interrupts.js';
 import type { GlobalFlags } from './investigate.js';
-import { kubeFlags, type KubeFlags } from './kube-flags.js';
+import { kubeCaptureOptions, type KubeFlags } from './kube-flags.js';
+import { metricName, profileKinds, urlPath } from './validate.js';
 import { kubeOptions, prometheusAuthOptions, withOptions } from './options.js';
 import { promTarget, type PrometheusFlags } from './prometheus-flags.js';
 
@@ -147,12 +147,11 @@ export async function watch(args: string[], f: WatchFlags, g: GlobalFlags): Prom
   };
   const rateWindow = promDuration(parseDuration(f.rateWindow, '--rate-window', { min: 1, max: 86400 }));
   if (f.selector) selectorBody(f.selector);
-  if (f.latencyMetric && !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(f.latencyMetric)) throw usageError(`--latency-metric ${JSON.stringify(f.latencyMetric)} is not a metric name`);
-  const kinds = f.profiles.split(',').map((k) => k.trim()) as ProfileKind[];
-  for (const k of kinds) if (!PROFILE_KINDS.includes(k)) throw usageError(`--profiles: unknown profile "${k}"`, `choose from ${PROFILE_KINDS.join(',')}`);
+  metricName(f.latencyMetric);
+  const kinds = profileKinds(f.profiles);
   for (const [flag, url] of [['--pprof', f.pprof], ['--metrics', f.metrics]] as const) if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) throw usageError(`${flag} ${JSON.stringify(url)} is not an http(s) URL`);
   const prometheus = promTarget(f);
-  if (!/^\/[A-Za-z0-9_.~\-/]*$/.test(f.metricsPath)) throw usageError(`--metrics-path ${JSON.stringify(f.metricsPath)} is not a URL path`, 'e.g. /metrics');
+  urlPath(f.metricsPath, '--metrics-path');
   const common: CaptureOptions = {
     prometheus,
     selector: f.selector,
@@ -164,34 +163,21 @@ export async function watch(args: string[], f: WatchFlags, g: GlobalFlags): Prom
   };
   const ref = local ? undefined : parseTargetRef(args, f.labelSelector);
 
-  const ac = new AbortController();
-  setMaxListeners(200, ac.signal);
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    // First signal: stop the capture under way and the polling, keep the partial bundle. Second: leave now.
-    if (++signals > 1) {
-      runEmergencyCleanups();
-      process.exit(EXIT.interrupted);
-    }
-    process.stderr.write(`\np99sleuth: ${sig}: stopping (again to quit at once)\n`);
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const progress = makeProgress({ quiet: g.quiet });
   let t: WatchTarget | undefined;
   const emit = (e: WatchEvent) => process.stdout.write(formatEvent(e, new Date(), f.format) + '\n');
   try {
-    t = local ? await localTarget(f, common, prometheus ? prometheusPoller(prometheus, f.selector, f.latencyMetric, rateWindow) : undefined, ac.signal) : await kubeTarget(f, ref!, common, rateWindow, ac.signal);
-    emit({ kind: 'start', target: t.description, source: t.poller.source, thresholdSeconds: config.thresholdSeconds, forSeconds: config.forSeconds });
-    const r = await runWatch(t, config, { emit, progress }, ac.signal);
-    emit({ kind: 'stop', reason: signals ? 'signal' : 'done', spikes: r.spikes, baselines: r.baselines });
-    if (ac.signal.aborted) process.exitCode = EXIT.interrupted;
+    // First signal: stop the capture under way and the polling, keep the partial bundle.
+    await withInterrupts(async (signal) => {
+      t = local ? await localTarget(f, common, rateWindow, signal) : await kubeTarget(f, ref!, common, rateWindow, signal);
+      emit({ kind: 'start', target: t.description, source: t.poller.source, thresholdSeconds: config.thresholdSeconds, forSeconds: config.forSeconds });
+      const r = await runWatch(t, config, { emit, progress }, signal);
+      emit({ kind: 'stop', reason: signal.aborted ? 'signal' : 'done', spikes: r.spikes, baselines: r.baselines });
+      if (signal.aborted) process.exitCode = EXIT.interrupted;
+    }, () => 'stopping');
   } finally {
     await t?.close?.();
     progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 
@@ -202,10 +188,18 @@ function wholeNumber(text: string, flag: string, min: number, max: number): numb
 }
 
 /** A process on this machine: pprof on one of its ports (or --pprof), P99 from Prometheus or its /metrics. */
-async function localTarget(f: WatchFlags, common: CaptureOptions, promPoller: WatchTarget['poller'] | undefined, signal: AbortSignal): Promise<WatchTarget> {
+async function localTarget(f: WatchFlags, common: CaptureOptions, rateWindow: string, signal: AbortSignal): Promise<WatchTarget> {
   const proc = await inspectProcess(parsePid(f.pid!));
   const base = f.pprof?.replace(/\/+$/, '') ?? (await findPprof(proc.listenPorts, signal));
   if (!base) throw notFoundPprof(proc);
+  let promPoller: P99Poller | undefined;
+  if (common.prometheus) {
+    // Without --selector, the series Prometheus scrapes from the pprof port: never every service's.
+    const port = Number(new URL(base).port);
+    const selector = f.selector ?? (port ? await selectorForPort(common.prometheus, port, signal) : undefined);
+    if (!selector) throw usageError(`no Prometheus target scrapes port ${port || '(none)'} of pid ${proc.pid}: pass --selector with the service's label matchers`, 'e.g. --selector \'{job="checkout"}\'');
+    promPoller = prometheusPoller(common.prometheus, selector, f.latencyMetric, rateWindow);
+  }
   const pprof = { baseUrl: base };
   const description = `pid ${proc.pid} (${proc.comm})`;
   return {
@@ -224,31 +218,21 @@ function podSelector(ref: TargetRef, namespace: string, podNames: string[]): str
   const n = ref.kind === 'selector' ? '' : escapeRe(ref.name);
   const pod =
     ref.kind === 'pod' ? n
-    : ref.kind === 'deployment' ? `${n}-[a-z0-9]+-[a-z0-9]+`
+    // <deployment>-<pod-template-hash>-<5 chars>: strict enough that deploy/checkout does not also
+    // match the pods of a DaemonSet checkout-agent or a StatefulSet checkout-db.
+    : ref.kind === 'deployment' ? `${n}-[a-z0-9]{5,10}-[a-z0-9]{5}`
     : ref.kind === 'statefulset' ? `${n}-[0-9]+`
     : ref.kind === 'selector' ? podNames.map(escapeRe).join('|')
-    : `${n}-[a-z0-9]+`;
+    : `${n}-[a-z0-9]{5}`;
   return `{namespace=${JSON.stringify(namespace)},pod=~${JSON.stringify(pod)}}`;
 }
 
 /** A Kubernetes workload: P99 from Prometheus, baselines over a short port-forward, spikes like investigate. */
 async function kubeTarget(f: WatchFlags, ref: TargetRef, common: CaptureOptions, rateWindow: string, signal: AbortSignal): Promise<WatchTarget> {
-  const k = kubeFlags(f);
-  if (!/^\/[A-Za-z0-9_.~\-/]*$/.test(f.pprofPath)) throw usageError(`--pprof-path ${JSON.stringify(f.pprofPath)} is not a URL path`, 'e.g. /debug/pprof');
-  const kube = {
-    kubectl: k.kubectl,
-    namespace: await k.namespace(),
-    container: k.container,
-    pods: 1,
-    pprofPort: portNumber(f.pprofPort, '--pprof-port'),
-    pprofPath: f.pprofPath.replace(/\/+$/, ''),
-    nodePod: f.nodePod,
-    agentImage: imageRef(f.agentImage),
-    agentNamespace: f.agentNamespace === undefined ? undefined : k.validNamespace(f.agentNamespace),
-  };
+  const kube = { ...(await kubeCaptureOptions(f)), pods: 1 };
   const pods = (await listTargetPods(kube.kubectl, ref, kube.namespace, signal)).map((p) => podInfo(p, kube.container));
   const selector = f.selector ?? podSelector(ref, kube.namespace, pods.map((p) => p.name));
-  const metrics = common.prometheus ? undefined : forwardedMetrics(kube, ref, f.metricsPort === undefined ? kube.pprofPort : portNumber(f.metricsPort, '--metrics-port'), f.metricsPath, f.latencyMetric);
+  const metrics = common.prometheus ? undefined : forwardedMetrics(kube, ref, f.metricsPort === undefined ? kube.pprofPort : portNumber(f.metricsPort, '--metrics-port'), urlPath(f.metricsPath, '--metrics-path'), f.latencyMetric);
   return {
     description: `${describeRef(ref)} in ${kube.namespace}`,
     poller: metrics?.poller ?? prometheusPoller(common.prometheus!, selector, f.latencyMetric, rateWindow),

@@ -41,6 +41,9 @@ export async function captureBaseline(pprof: PprofTarget, dir: string, seconds: 
 export async function attachBaseline(spikeDir: string, baselineDir: string): Promise<string[]> {
   const spike = await openBundle(spikeDir);
   const base = await openBundle(baselineDir);
+  // A baseline of another pod (the spike went to the worst one) is not the same process's calm.
+  const podOf = (kubernetes: unknown) => (kubernetes as { pod?: string } | undefined)?.pod;
+  if (podOf(spike.manifest.target.kubernetes) !== podOf(base.manifest.target.kubernetes)) return [];
   const have = new Set(spike.manifest.collectors.filter((c) => c.window === 'baseline' && c.status === 'ok').map((c) => c.name));
   const added: CollectorEntry[] = [];
   for (const c of base.manifest.collectors) {

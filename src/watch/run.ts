@@ -107,7 +107,7 @@ export async function runWatch(t: WatchTarget, c: WatchConfig, io: WatchIo, sign
           } else {
             spikes++;
             created.push(r.dir);
-            if (baseline) await attachBaseline(r.dir, baseline);
+            const attached = baseline ? await attachBaseline(r.dir, baseline) : [];
             // On Ctrl-C the partial bundle is kept as is; analysing it can wait for `analyze`.
             const report = r.interrupted ? undefined : await writeBundleReport(r.dir, c.flamegraphs).catch((err: unknown) => err as Error);
             const top = report && !(report instanceof Error) ? report.causes[0] : undefined;
@@ -118,7 +118,8 @@ export async function runWatch(t: WatchTarget, c: WatchConfig, io: WatchIo, sign
               breachSeconds: d.breachSeconds,
               bundle: r.dir,
               complete: !r.interrupted,
-              baseline: baseline,
+              // Only a baseline actually attached (not one of another pod) counts.
+              baseline: attached.length ? baseline : undefined,
               topCause: top ? { id: top.id, score: top.score } : undefined,
               verdict: report && !(report instanceof Error) ? report.verdict : undefined,
               message: report instanceof Error ? describe(report) : undefined,

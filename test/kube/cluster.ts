@@ -18,6 +18,7 @@ export interface PodSpec {
   name: string;
   namespace?: string;
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   node?: string;
   uid?: string;
   containerId?: string;
@@ -65,6 +66,7 @@ function podObject(p: PodSpec & { uid: string; containerId: string; namespace: s
       namespace: p.namespace,
       uid: p.uid,
       labels: p.labels ?? {},
+      annotations: p.annotations,
       creationTimestamp: '2026-11-21T08:00:00Z',
       ownerReferences: p.labels?.app ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${p.labels.app}-7d9f8b6c5`, uid: randomUUID(), controller: true, blockOwnerDeletion: true }] : undefined,
     },

@@ -211,6 +211,8 @@ async function wait(rest) {
   const timeoutS = Number(String(flags['--timeout'] ?? '30s').replace(/s$/, ''));
   const pod = objects('pods').find((p) => p.metadata.name === name && inNs(p));
   if (!pod) notFound('pods', name);
+  // kubectl wait lists and then watches the object.
+  if (denied('watch', 'pods')) forbidden('watch', 'pods', name);
   if (faults.nodePodNeverReady || faults.nodePodImagePull) {
     if (faults.nodePodImagePull) {
       updateState((s) => {

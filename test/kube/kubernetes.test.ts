@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { cli, ROOT, tmpDir } from '../helpers.js';
@@ -75,6 +76,16 @@ async function noStandinLeft(c: Cluster): Promise<void> {
     }
   });
   assert.deepEqual(alive, [], 'kubectl processes left running');
+}
+/** JSON Lines from a stream, whole lines only (a chunk may end mid-line). */
+function onJsonLines(stream: NodeJS.ReadableStream, on: (e: any) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) on(JSON.parse(line));
+  });
 }
 const investigate = (c: Cluster, args: string[], env: Record<string, string> = {}) => cli(['investigate', ...args, '--kubectl', STANDIN], { env: { ...c.env, ...env } });
 
@@ -152,6 +163,16 @@ test('RBAC: exec forbidden → kernel collectors fail with the reason and the fi
   assert.match(collector(m, 'procfs').message, /forbidden/);
   assert.equal(collector(m, 'bpftrace').status, 'not-enabled');
   assertOnlyNodePod(c);
+
+  // Without "watch pods", kubectl wait is refused: said as such, not as a pod that did not start.
+  const c2 = await cluster({ forbidden: ['watch pods'] });
+  const out2 = path.join(await tmpDir(), 'bundle');
+  const r2 = await investigate(c2, ['deploy/checkout', '-n', 'shop', '--duration', '2s', '--out', out2, '--no-flamegraphs', '--no-bpf']);
+  assert.equal(r2.exitCode, 0, r2.stderr);
+  const procfs = collector(await manifestOf(out2), 'procfs');
+  assert.match(procfs.message, /forbidden: .*cannot watch resource "pods"/);
+  assert.doesNotMatch(procfs.message, /did not start/);
+  assertOnlyNodePod(c2);
 });
 
 test('the node pod cannot pull its image: named, with --agent-image as the fix; it is deleted', { timeout: 60_000 }, async () => {
@@ -205,11 +226,14 @@ test('a workload with several pods: the choice is explained; --pods 2 investigat
   const second = checkoutPod({ name: 'checkout-7d9f8b6c5-k8p2m', uid: undefined, containerId: undefined, ready: false });
   const c = await cluster({}, [checkoutPod(), second]);
   const out = path.join(await tmpDir(), 'bundles');
-  const r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '2s', '--out', out, '--no-flamegraphs', '--no-node-pod', '--pods', '2']);
+  const r = await investigate(c, ['deploy/checkout', '-n', 'shop', '--duration', '2s', '--out', out, '--no-flamegraphs', '--no-node-pod', '--pods', '2', '--format', 'json']);
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, /first ready by name of 2 running pods of deployment\/checkout|first by name of 2 running pods/);
   for (const p of [POD, second.name]) assert.equal((await manifestOf(path.join(out, p))).target.kubernetes.pod, p);
-  assert.match(r.stdout, /== pod checkout-7d9f8b6c5-x2x4q ==/);
+  // Two reports, one JSON document.
+  const reports = JSON.parse(r.stdout);
+  assert.equal(reports.length, 2);
+  assert.match(JSON.stringify(reports[0].bundle), /checkout-7d9f8b6c5-x2x4q/);
 });
 
 test('doctor: every check passes against a permitted cluster; a missing permission is named with its fix (exit 4)', { timeout: 90_000 }, async () => {
@@ -235,15 +259,22 @@ test('doctor: every check passes against a permitted cluster; a missing permissi
 
 test('cleanup deletes leftover node pods (and only them); --dry-run deletes nothing', { timeout: 60_000 }, async () => {
   const c = await cluster();
-  const leftover = { name: 'p99sleuth-node-0badc0de', labels: { 'app.kubernetes.io/managed-by': 'p99sleuth' } };
-  const c2 = await makeCluster({ pods: [checkoutPod(), leftover] });
+  const label = { 'app.kubernetes.io/managed-by': 'p99sleuth' };
+  // Left by a p99sleuth on this machine that is gone (no such PID), and one whose p99sleuth (this test) still runs.
+  const leftover = { name: 'p99sleuth-node-0badc0de', labels: label, annotations: { 'p99sleuth.dev/owner': `${os.hostname()}/999999999`, 'p99sleuth.dev/expires': new Date(Date.now() + 60_000).toISOString() } };
+  const live = { name: 'p99sleuth-node-1ive1ive', labels: label, annotations: { 'p99sleuth.dev/owner': `${os.hostname()}/${process.pid}`, 'p99sleuth.dev/expires': new Date(Date.now() + 60_000).toISOString() } };
+  const c2 = await makeCluster({ pods: [checkoutPod(), leftover, live] });
   let r = await cli(['cleanup', '-n', 'shop', '--dry-run', '--kubectl', STANDIN], { env: c2.env });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stdout, /would delete pod shop\/p99sleuth-node-0badc0de/);
-  assert.equal(c2.state().objects.pods.length, 2);
+  assert.equal(c2.state().objects.pods.length, 3);
   r = await cli(['cleanup', '--all-namespaces', '--kubectl', STANDIN], { env: c2.env });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stdout, /deleted pod shop\/p99sleuth-node-0badc0de/);
+  assert.match(r.stdout, new RegExp(`kept pod shop/p99sleuth-node-1ive1ive: its investigation \\(pid ${process.pid}\\) is still running \\(--all deletes it\\)`));
+  assert.deepEqual(c2.state().objects.pods.map((p) => p.metadata.name), [POD, 'p99sleuth-node-1ive1ive']);
+  r = await cli(['cleanup', '-n', 'shop', '--all', '--kubectl', STANDIN], { env: c2.env });
+  assert.match(r.stdout, /deleted pod shop\/p99sleuth-node-1ive1ive/);
   assert.deepEqual(c2.state().objects.pods.map((p) => p.metadata.name), [POD]);
   r = await cli(['cleanup', '-n', 'shop', '--kubectl', STANDIN], { env: c.env });
   assert.match(r.stderr, /no p99sleuth node pods in namespace shop/);
@@ -279,11 +310,8 @@ test('watch deploy/NAME: a P99 over the threshold in Prometheus captures through
   const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'watch', 'deploy/checkout', '-n', 'shop', '--prometheus', promUrl, '--threshold', '100ms', '--for', '1s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-flamegraphs', '--out-dir', dir, '--format', 'json', '--kubectl', STANDIN], { env: c.env, reject: false, buffer: true });
   try {
     let spike: any;
-    child.stdout!.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n').filter(Boolean)) {
-        const e = JSON.parse(line);
-        if (e.kind === 'spike') spike = e;
-      }
+    onJsonLines(child.stdout!, (e) => {
+      if (e.kind === 'spike') spike = e;
     });
     for (let i = 0; i < 300 && !spike; i++) await new Promise((r) => setTimeout(r, 200));
     assert.ok(spike, 'a spike was captured');
@@ -320,9 +348,7 @@ test('watch without Prometheus: the pod\'s own /metrics through a held port-forw
   const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'watch', 'deploy/checkout', '-n', 'shop', '--threshold', '1ms', '--for', '1s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-node-pod', '--no-flamegraphs', '--out-dir', dir, '--format', 'json', '--kubectl', STANDIN], { env: c.env, reject: false, buffer: true });
   try {
     const events: any[] = [];
-    child.stdout!.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n').filter(Boolean)) events.push(JSON.parse(line));
-    });
+    onJsonLines(child.stdout!, (e) => events.push(e));
     for (let i = 0; i < 300 && !events.some((e) => e.kind === 'spike'); i++) await new Promise((r) => setTimeout(r, 200));
     const start = events.find((e) => e.kind === 'start');
     assert.match(start?.source ?? '', /\/metrics of deployment\/checkout in shop via kubectl port-forward :6060/);
@@ -340,4 +366,23 @@ test('watch without Prometheus: the pod\'s own /metrics through a held port-forw
     await traffic;
     child.kill('SIGKILL');
   }
+});
+
+test('Ctrl-C twice: p99sleuth leaves at once and still deletes the node pod on the way out', { timeout: 90_000 }, async () => {
+  const c = await cluster();
+  const out = path.join(await tmpDir(), 'bundle');
+  const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'investigate', 'deploy/checkout', '-n', 'shop', '--duration', '30s', '--out', out, '--no-flamegraphs', '--no-bpf', '--kubectl', STANDIN], { env: c.env, reject: false });
+  for (let i = 0; i < 150 && !c.state().created?.length; i++) await new Promise((r) => setTimeout(r, 200));
+  // Let the pod come up and the capture start, then interrupt twice in quick succession.
+  for (let i = 0; i < 100 && !c.calls().some((a) => a.includes('grep') || a.some((w) => w.includes('grep'))); i++) await new Promise((r) => setTimeout(r, 200));
+  // A slow API from now on: the ordinary (asynchronous) delete cannot finish before the second
+  // Ctrl-C ends the process, so a pod gone right after exit was deleted by the emergency path.
+  c.setFaults({ apiDelayMs: 1500 });
+  child.kill('SIGINT');
+  await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  const r = await child;
+  assert.equal(r.exitCode, 130, r.stderr);
+  assertOnlyNodePod(c);
+  await noStandinLeft(c);
 });

@@ -10,7 +10,7 @@ import { describePod } from '../../src/capture/kubernetes.js';
 import { SleuthError } from '../../src/errors.js';
 import { imageRef, labelSelector, namespaceName, objectName, parseContainerId, portNumber } from '../../src/target/kubernetes/names.js';
 import { cgroupNamesContainer, mainProcess, splitGrepH } from '../../src/target/kubernetes/node-shell.js';
-import { nodePodManifest } from '../../src/target/kubernetes/nodepod.js';
+import { leftovers, nodePodManifest } from '../../src/target/kubernetes/nodepod.js';
 import { choosePods, parseQuantity, parseTargetRef, podInfo, selectorString, type PodInfo, type PodObject } from '../../src/target/kubernetes/resolve.js';
 
 const usage = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => e instanceof SleuthError && e.kind === 'usage' && re.test(e.message));
@@ -111,6 +111,25 @@ test('the node pod: privileged hostPID on one node, labelled, tolerating taints,
   assert.deepEqual(c.command, ['sleep', '315']);
   assert.ok(c.volumeMounts.find((v: any) => v.mountPath === '/sys/fs/cgroup').readOnly);
   usage(() => nodePodManifest({ namespace: 'shop', node: '--all', image: 'x', lifetimeSeconds: 60 }), /node name/);
+  assert.match(m.metadata.annotations['p99sleuth.dev/owner'], new RegExp(`/${process.pid}$`));
+  assert.ok(Date.parse(m.metadata.annotations['p99sleuth.dev/expires']) > Date.now() + 300_000);
+});
+
+test('cleanup\'s choice: pods of a gone p99sleuth here, expired or ended pods go; running investigations stay (unless --all)', () => {
+  const now = Date.parse('2026-11-21T12:00:00Z');
+  const future = '2026-11-21T12:05:00Z';
+  const pods = [
+    { namespace: 'shop', name: 'gone-here', owner: 'laptop/41', expires: future, phase: 'Running' },
+    { namespace: 'shop', name: 'alive-here', owner: 'laptop/42', expires: future, phase: 'Running' },
+    { namespace: 'shop', name: 'elsewhere', owner: 'ci-runner/7', expires: future, phase: 'Running' },
+    { namespace: 'shop', name: 'expired', owner: 'ci-runner/7', expires: '2026-11-21T11:59:00Z', phase: 'Running' },
+    { namespace: 'shop', name: 'ended', owner: 'ci-runner/7', expires: future, phase: 'Failed' },
+    { namespace: 'shop', name: 'unowned', phase: 'Running' },
+  ];
+  const r = leftovers(pods, { host: 'laptop', alive: (pid) => pid === 42, now });
+  assert.deepEqual(r.remove.map((p) => p.name), ['gone-here', 'expired', 'ended', 'unowned']);
+  assert.deepEqual(r.keep.map((k) => `${k.pod.name}: ${k.why}`), ['alive-here: its investigation (pid 42) is still running', `elsewhere: its investigation runs on ci-runner until ${future}`]);
+  assert.equal(leftovers(pods, { host: 'laptop', alive: () => true, now, all: true }).remove.length, 6);
 });
 
 test('reading the node: grep -H output back into files; an empty or unreadable file is absent', () => {

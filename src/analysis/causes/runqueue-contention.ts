@@ -4,7 +4,7 @@
  * show as run-queue wait: when cpu.stat explains the wait, this rule stays silent.
  */
 import { clamp01, fmtDuration, fmtNum, fmtPct } from '../../util/num.js';
-import { cores, kernelRefs, riseWitness, type Finding, type Rule } from '../finding.js';
+import { kernelRefs, riseWitness, type Finding, type Rule } from '../finding.js';
 
 export const runqueueContention: Rule = (ev, f) => {
   const reasons: string[] = [];

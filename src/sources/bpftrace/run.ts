@@ -17,6 +17,11 @@ export interface BpftraceCommand {
   prefixArgs: string[];
   /** Pass the program text with `-e` instead of the script's path (the path may not exist remotely). */
   inlineScript?: boolean;
+  /**
+   * A failure of the command in front (kubectl refused, unreachable, not installed) rather than of
+   * bpftrace: bpftrace's own classification would give the wrong advice ("run as root").
+   */
+  transportError?: (r: ExecOutcome) => SleuthError | undefined;
 }
 
 /** The outcome of one child process, whatever ran it. */
@@ -99,7 +104,7 @@ export async function runBpftrace(o: RunOptions): Promise<RunResult> {
   if (r.timedOut) {
     throw new BpftraceError('timeout', `${label}: still running after ${Math.round(timeoutMs / 1000)} s and was killed`, 'the script should have ended by itself: is the system overloaded, or bpftrace stuck compiling?', stderr);
   }
-  if (r.spawnErrorCode || r.exitCode !== 0) throw classify(label, cmd.file, r, stderr);
+  if (r.spawnErrorCode || r.exitCode !== 0) throw cmd.transportError?.(r) ?? classify(label, cmd.file, r, stderr);
   return { stdout: r.stdout, stderr, durationMs };
 }
 
@@ -167,6 +172,8 @@ export async function bpftraceAvailable(o: { bpftrace?: string; command?: Bpftra
   } catch (err) {
     return { ok: false, reason: describe(err) };
   }
+  const transport = r.spawnErrorCode || r.exitCode !== 0 ? cmd.transportError?.(r) : undefined;
+  if (transport) return { ok: false, reason: `${transport.message}${transport.hint ? ` (${transport.hint})` : ''}` };
   if (r.spawnErrorCode === 'ENOENT') return { ok: false, reason: `${cmd.file} is not installed or not on PATH` };
   if (r.exitCode !== 0) return { ok: false, reason: `${cmd.file} --version failed: ${cleanStderr(r.stderr) || `exit ${r.exitCode ?? r.signal}`}` };
   // Remotely (a command prefix) privileges and tracefs are the remote side's; it reports them when it runs.

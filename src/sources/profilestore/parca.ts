@@ -2,11 +2,10 @@
  * Parca's QueryService over gRPC (proto/parca/query/v1alpha1/query.proto). A query is the type ID
  * followed by label matchers: `process_cpu:cpu:nanoseconds:cpu:nanoseconds:delta{job="checkout"}`.
  */
-import type { Range, StoreClient } from './client.js';
+import type { StoreClient } from './client.js';
 import { PARCA_QUERY, serviceMethod } from './protos.js';
 import { RpcError, openRpc, type Rpc } from './rpc.js';
 import type { ProfileStore } from './store.js';
-import type { StoreProfileType } from './types.js';
 
 interface Timestamp {
   seconds: number;

@@ -9,7 +9,7 @@
 import type { BpftraceCommand } from '../../sources/bpftrace/run.js';
 import type { FileReader } from '../../sources/procfs/capture.js';
 import { parseProcNetTcp } from '../local.js';
-import { kubectlError, type Kubectl } from './kubectl.js';
+import { kubectlError, spawnError, type Kubectl } from './kubectl.js';
 import { AGENT_CONTAINER, type NodePod } from './nodepod.js';
 
 // grep -H prints "path:line" for every line of every readable file; -s silences unreadable ones.
@@ -21,8 +21,9 @@ const LIST = `exec ls -1 -- "$1"`;
 // Processes whose cgroup names the container: the ID is in the cgroup path for every runtime and driver.
 const PIDS = `exec grep -l -F -s -- "$1" /proc/[0-9]*/cgroup`;
 
-// Absolute paths of the characters procfs and cgroupfs use; no ":" (it ends the path in grep -H output).
-const SAFE_PATH = /^\/(?!.*\/\.\.?(\/|$))[A-Za-z0-9_.@+\-/]+$/;
+// Absolute paths of the characters procfs and cgroupfs use (v1 hierarchies like cpu,cpuacct have a
+// comma); no ":" (it ends the path in grep -H output).
+const SAFE_PATH = /^\/(?!.*\/\.\.?(\/|$))[A-Za-z0-9_.,@+\-/]+$/;
 const BATCH = 200;
 
 export class NodeShell {
@@ -45,7 +46,16 @@ export class NodeShell {
 
   /** bpftrace in the node pod, at the lowest CPU priority; the program goes with -e (the .bt files are on this side). */
   bpftraceCommand(): BpftraceCommand {
-    return { file: this.k.o.kubectl, prefixArgs: this.k.argv(this.execArgs(['nice', '-n', '19', 'bpftrace']), this.pod.namespace), inlineScript: true };
+    return {
+      file: this.k.o.kubectl,
+      prefixArgs: this.k.argv(this.execArgs(['nice', '-n', '19', 'bpftrace']), this.pod.namespace),
+      inlineScript: true,
+      // A remote exit is bpftrace's ("command terminated with exit code N"); anything else is kubectl's.
+      transportError: (r) =>
+        r.spawnErrorCode ? spawnError(this.k.o.kubectl, r.spawnErrorCode)
+        : /command terminated with exit code/.test(r.stderr) ? undefined
+        : kubectlError('kubectl exec bpftrace', r.stderr, r.exitCode ?? -1),
+    };
   }
 
   /** A FileReader over the node: reads issued together go out as one exec. */

@@ -7,8 +7,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { SleuthError, describe } from '../../errors.js';
-import type { Kubectl } from './kubectl.js';
+import { kubectlError, type Kubectl } from './kubectl.js';
 import { imageRef, namespaceName, objectName } from './names.js';
 import { onEmergencyExit } from '../../util/cleanup.js';
 
@@ -16,6 +17,8 @@ export const MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'p99sleuth';
 export const AGENT_LABEL = `${MANAGED_BY}=${MANAGED_BY_VALUE}`;
 export const AGENT_CONTAINER = 'agent';
+export const OWNER = 'p99sleuth.dev/owner';
+export const EXPIRES = 'p99sleuth.dev/expires';
 /**
  * Needs bpftrace, a POSIX sh and grep (nsenter optional). Overridable with --agent-image;
  * `p99sleuth doctor` checks what the chosen image has.
@@ -44,7 +47,12 @@ export function nodePodManifest(s: NodePodSpec, name = `p99sleuth-node-${randomB
       name,
       namespace: s.namespace,
       labels: { [MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/name': 'p99sleuth-node' },
-      annotations: { 'p99sleuth.dev/purpose': 'read-only kernel tracing for one p99sleuth investigation; deleted when it ends' },
+      annotations: {
+        'p99sleuth.dev/purpose': 'read-only kernel tracing for one p99sleuth investigation; deleted when it ends',
+        // Who runs it and until when: `p99sleuth cleanup` removes only pods whose investigation is gone.
+        [OWNER]: `${os.hostname()}/${process.pid}`,
+        [EXPIRES]: new Date(Date.now() + life * 1000).toISOString(),
+      },
     },
     spec: {
       nodeName: s.node,
@@ -62,7 +70,8 @@ export function nodePodManifest(s: NodePodSpec, name = `p99sleuth-node-${randomB
           image: s.image,
           command: ['sleep', String(life)],
           securityContext: { privileged: true },
-          resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '512Mi' } },
+          // Ten bpftrace processes (LLVM and BTF loaded in each) share this container for the window.
+          resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '2Gi' } },
           volumeMounts: [
             // The host's cgroup tree (not the container's namespaced view) and the tracing filesystems.
             { name: 'cgroup', mountPath: '/sys/fs/cgroup', readOnly: true },
@@ -111,6 +120,8 @@ export async function startNodePod(k: Kubectl, s: NodePodSpec, o: { signal?: Abo
   try {
     const timeout = Math.round((o.startTimeoutMs ?? 120_000) / 1000);
     const r = await k.run(['wait', '--for=condition=Ready', `pod/${name}`, `--timeout=${timeout}s`], { namespace: s.namespace, signal: o.signal, timeoutMs: (timeout + 15) * 1000, okExitCodes: [1] });
+    // kubectl's own refusal (no watch permission, API gone) is not the pod failing to start.
+    if (r.exitCode !== 0 && !/timed out waiting/.test(r.stderr)) throw kubectlError('kubectl wait', r.stderr, r.exitCode);
     if (r.exitCode !== 0) throw await notStarted(k, s, name, r.stderr);
     return pod;
   } catch (err) {
@@ -150,13 +161,36 @@ export interface Leftover {
   name: string;
   node?: string;
   phase?: string;
+  /** `host/pid` of the p99sleuth that created it. */
+  owner?: string;
+  expires?: string;
+}
+
+/**
+ * Which node pods are left over: those whose p99sleuth process on this host is gone, those past
+ * their deadline, and those no longer running. A pod of an investigation still under way (here or
+ * on another machine, before its deadline) is kept unless `all`.
+ */
+export function leftovers(pods: Leftover[], o: { host: string; alive: (pid: number) => boolean; now: number; all?: boolean }): { remove: Leftover[]; keep: Array<{ pod: Leftover; why: string }> } {
+  const remove: Leftover[] = [];
+  const keep: Array<{ pod: Leftover; why: string }> = [];
+  for (const p of pods) {
+    const [host, pidText] = (p.owner ?? '').split('/');
+    const pid = Number(pidText);
+    const expired = p.expires !== undefined && Date.parse(p.expires) <= o.now;
+    const ended = p.phase !== undefined && p.phase !== 'Running' && p.phase !== 'Pending';
+    const orphan = host === o.host && Number.isInteger(pid) && pid > 0 && !o.alive(pid);
+    if (o.all || expired || ended || orphan || !p.owner) remove.push(p);
+    else keep.push({ pod: p, why: host === o.host ? `its investigation (pid ${pid}) is still running` : `its investigation runs on ${host} until ${p.expires ?? 'its deadline'}` });
+  }
+  return { remove, keep };
 }
 
 /** Node pods still present, in one namespace or all. */
 export async function listNodePods(k: Kubectl, namespace?: string, signal?: AbortSignal): Promise<Leftover[]> {
-  const list = await k.json<{ items?: Array<{ metadata: { name: string; namespace: string }; spec?: { nodeName?: string }; status?: { phase?: string } }> }>(
+  const list = await k.json<{ items?: Array<{ metadata: { name: string; namespace: string; annotations?: Record<string, string> }; spec?: { nodeName?: string }; status?: { phase?: string } }> }>(
     ['get', 'pods', '--selector', AGENT_LABEL, ...(namespace ? [] : ['--all-namespaces'])],
     { namespace, signal },
   );
-  return (list.items ?? []).map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, node: p.spec?.nodeName, phase: p.status?.phase }));
+  return (list.items ?? []).map((p) => ({ namespace: p.metadata.namespace, name: p.metadata.name, node: p.spec?.nodeName, phase: p.status?.phase, owner: p.metadata.annotations?.[OWNER], expires: p.metadata.annotations?.[EXPIRES] }));
 }
