@@ -109,6 +109,8 @@ test('deploy/NAME: pod resolved, pprof through port-forward, procfs and bpftrace
   // The cgroup files were found under the pod's cgroup, read through the node pod.
   const info = await readFile(path.join(out, 'procfs', 'before', 'cgroup', '_info'), 'utf8');
   assert.match(info, new RegExp(`kubepods/burstable/pod${UID}/${CID}`));
+  // …and read: the quota and throttling counters of the pod's cgroup came through the exec.
+  assert.match(await readFile(path.join(out, 'procfs', 'after', 'cgroup', 'cpu.stat'), 'utf8'), /nr_throttled/);
   const bpf = m.collectors.filter((e: any) => e.name.startsWith('bpftrace.'));
   assert.equal(bpf.length, 10);
   if (root) assert.ok(bpf.filter((e: any) => e.status === 'ok').length >= 8, bpf.map((e: any) => `${e.name}: ${e.status} ${e.message ?? ''}`).join('\n'));

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { describePod } from '../../src/capture/kubernetes.js';
 import { SleuthError } from '../../src/errors.js';
 import { imageRef, labelSelector, namespaceName, objectName, parseContainerId, portNumber } from '../../src/target/kubernetes/names.js';
-import { cgroupNamesContainer, mainProcess, splitGrepH } from '../../src/target/kubernetes/node-shell.js';
+import { cgroupNamesContainer, mainProcess, NodeShell, splitGrepH } from '../../src/target/kubernetes/node-shell.js';
+import { Kubectl, type KubectlResult, type RunOptions } from '../../src/target/kubernetes/kubectl.js';
 import { leftovers, nodePodManifest } from '../../src/target/kubernetes/nodepod.js';
 import { choosePods, parseQuantity, parseTargetRef, podInfo, selectorString, type PodInfo, type PodObject } from '../../src/target/kubernetes/resolve.js';
 
@@ -155,4 +156,41 @@ test('the container\'s main process is PID 1 of its PID namespace; its cgroup na
   for (const [what, text] of Object.entries(lines)) assert.ok(cgroupNamesContainer(text, uid, cid), what);
   assert.ok(!cgroupNamesContainer(`0::/kubepods.slice/other-pod.slice/cri-containerd-${cid}.scope\n`, uid, cid), 'the container ID without the pod UID is not enough');
   assert.ok(!cgroupNamesContainer(`0::/system.slice/sshd.service\n`, uid, cid));
+});
+
+/** Answers `kubectl exec … sh -c SCRIPT sh PATHS…` as grep -H would, and records what was asked. */
+class RecordingKubectl extends Kubectl {
+  asked: string[][] = [];
+  constructor(private answer: (paths: string[]) => KubectlResult) {
+    super({ kubectl: 'kubectl-test-double' });
+  }
+  override async run(args: string[], _ro?: RunOptions): Promise<KubectlResult> {
+    const paths = args.slice(args.indexOf('-c') + 3);
+    this.asked.push(paths);
+    return this.answer(paths);
+  }
+}
+const shellOf = (k: Kubectl) => new NodeShell(k, { name: 'p99sleuth-node-0000abcd', namespace: 'shop', node: 'node-a', delete: async () => undefined });
+
+test('node reads: batched into one exec; v1 paths with commas pass; paths with ".." or ":" never reach the node', async () => {
+  const k = new RecordingKubectl((paths) => ({ stdout: paths.map((p) => `${p}:line of ${p}`).join('\n') + '\n', stderr: '', exitCode: 0 }));
+  const reader = shellOf(k).reader();
+  const cpu = '/sys/fs/cgroup/cpu,cpuacct/kubepods/burstable/pod1/abc/cpu.stat';
+  const [a, b, c, d] = await Promise.all([reader.read(cpu), reader.read('/proc/stat'), reader.read('/proc/1/../../etc/shadow'), reader.read('/proc/1:2/status')]);
+  assert.equal(a, `line of ${cpu}\n`);
+  assert.equal(b, 'line of /proc/stat\n');
+  assert.equal(c, undefined);
+  assert.equal(d, undefined);
+  assert.deepEqual(k.asked, [[cpu, '/proc/stat']], 'one exec for the batch, unsafe paths left out');
+});
+
+test('a kubectl failure in front of remote bpftrace is kubectl\'s, not "run as root"; a remote exit is bpftrace\'s', () => {
+  const cmd = shellOf(new Kubectl({ kubectl: 'kubectl' })).bpftraceCommand();
+  const forbidden = cmd.transportError!({ stdout: '', stderr: 'Error from server (Forbidden): pods "p99sleuth-node-0000abcd" is forbidden: User "jane" cannot create resource "pods/exec"', exitCode: 1, timedOut: false, canceled: false });
+  assert.match(forbidden!.message, /forbidden/);
+  assert.match(forbidden!.hint!, /p99sleuth doctor/);
+  const missing = cmd.transportError!({ stdout: '', stderr: '', timedOut: false, canceled: false, spawnErrorCode: 'ENOENT' });
+  assert.match(missing!.message, /kubectl is not installed/);
+  assert.equal(cmd.transportError!({ stdout: '', stderr: 'ERROR: Permission denied\ncommand terminated with exit code 1', exitCode: 1, timedOut: false, canceled: false }), undefined);
+  assert.deepEqual(cmd.prefixArgs, ['--namespace', 'shop', 'exec', 'p99sleuth-node-0000abcd', '--container', 'agent', '--', 'nice', '-n', '19', 'bpftrace']);
 });
