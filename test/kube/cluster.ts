@@ -9,6 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT, tmpDir } from '../helpers.js';
 
@@ -165,6 +166,10 @@ export function placeInPodCgroup(pid: number, uid: string, containerId: string, 
       if (!existsSync(dir)) {
         mkdirSync(dir);
         made.push(dir);
+        // A v1 cpu group competes as one task against every busy process of the root cgroup (load
+        // generator, Prometheus, p99sleuth itself — on a node those are elsewhere or idle). Weight it
+        // like the service's own threads had outside (GOMAXPROCS × 1024), so moving it changes nothing.
+        if (c === 'cpu') writeFileSync(path.join(dir, 'cpu.shares'), String(1024 * Math.max(2, os.availableParallelism())));
       }
     }
     appendFileSync(path.join(dir, 'cgroup.procs'), String(pid));

@@ -17,6 +17,13 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+
+// Real kubectl runs on the engineer's machine, not on the node it inspects; here both share the
+// same two CPUs, so the stand-in (and what it execs) yields to the service under test.
+try {
+  os.setPriority(19);
+} catch {}
 
 const STATE = process.env.KUBECTL_STANDIN_STATE;
 const LOG = process.env.KUBECTL_STANDIN_LOG;
