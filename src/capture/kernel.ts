@@ -3,7 +3,6 @@
  * procfs/cgroup files read before and after (their deltas), and the bpftrace scripts. Each failing
  * collector is recorded with its reason; none of them stops the others.
  */
-import os from 'node:os';
 import type { BundleWriter } from '../evidence/bundle.js';
 import type { CollectorEntry } from '../evidence/manifest.js';
 import { SleuthError, describe } from '../errors.js';
@@ -12,6 +11,7 @@ import { parseBpftrace } from '../sources/bpftrace/parse.js';
 import { bpftraceAvailable, runBpftrace, type BpftraceCommand } from '../sources/bpftrace/run.js';
 import { missingProbes, scriptInvocation, type ScriptName } from '../sources/bpftrace/scripts.js';
 import { readProcfs, type FileReader, type ProcfsOptions } from '../sources/procfs/capture.js';
+import { lowPriority } from '../util/priority.js';
 
 export interface KernelCapture {
   pid: number;
@@ -50,14 +50,6 @@ export async function captureProcfs(o: KernelCapture, writer: BundleWriter, sign
 }
 
 const STAGGER_MS = 250;
-
-function lowPriority(pid: number): void {
-  try {
-    os.setPriority(pid, 19);
-  } catch {
-    /* not permitted or already gone: tracing still works, only less politely */
-  }
-}
 
 export interface BpfCapture {
   pid: number;

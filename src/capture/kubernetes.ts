@@ -186,6 +186,7 @@ async function findContainerProcess(shell: NodeShell, pod: PodInfo, signal: Abor
   const reader = shell.reader(signal);
   const statuses = new Map(await Promise.all(pids.map(async (p) => [p, await reader.read(`/proc/${p}/status`)] as const)));
   const pid = mainProcess(statuses);
+  if (signal.aborted) return { error: 'interrupted while finding the container\'s process' };
   if (pid === undefined) return { error: `the processes of container ${pod.containerId.id.slice(0, 12)} exited while being looked up` };
   const cgroup = (await reader.read(`/proc/${pid}/cgroup`)) ?? '';
   if (!cgroupNamesContainer(cgroup, pod.uid, pod.containerId.id)) {

@@ -12,6 +12,7 @@ import type { PromTarget } from '../sources/prometheus/capture.js';
 import { selectorForPort } from '../sources/prometheus/discover.js';
 import { findPprof, inspectProcess, notFoundPprof } from '../target/local.js';
 import type { Progress } from '../ui/progress.js';
+import { yieldCpu } from '../util/priority.js';
 import { captureTarget, defaultOut, type CaptureResult, type CaptureTarget } from './engine.js';
 
 export type { CaptureResult } from './engine.js';
@@ -35,6 +36,8 @@ export interface LocalOptions {
 
 export async function captureLocal(o: LocalOptions, progress: Progress, signal: AbortSignal): Promise<CaptureResult> {
   const proc = await inspectProcess(o.pid);
+  // We share the machine with the service: our parsing and writing must not take its CPU.
+  yieldCpu();
   let pprof = o.pprof;
   if (!pprof) {
     const found = await findPprof(proc.listenPorts, signal);

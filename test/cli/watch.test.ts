@@ -63,7 +63,8 @@ test('usage errors exit 2 before anything runs', async () => {
   for (const [args, re] of [
     [['watch', '--local', '--pid', '1'], /--threshold/],
     [['watch', '--local', '--threshold', '250ms'], /--local needs --pid/],
-    [['watch', 'deploy/checkout', '--threshold', '250ms'], /needs --prometheus/],
+    [['watch', 'deploy/checkout', '--threshold', '250ms', '--metrics-path', 'metrics'], /--metrics-path "metrics" is not a URL path/],
+    [['watch', 'deploy/checkout', '--threshold', '250ms', '--pid', '1'], /--pid is for a process on this machine/],
     [['watch', '--local', '--pid', '1', '--threshold', 'fast'], /--threshold "fast" is not a duration/],
     [['watch', '--local', '--pid', '1', '--threshold', '1s', '--max-bundles', '0'], /--max-bundles/],
   ] as const) {
@@ -98,6 +99,8 @@ const fault = (lab: TestLab, on: boolean) => fetch(`http://127.0.0.1:${lab.port 
 function startWatch(args: string[], cwd: string) {
   const proc: ResultPromise<{ reject: false; cwd: string }> = execa(process.execPath, [BIN, 'watch', '--format', 'json', ...args], { reject: false, cwd });
   const lines: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
   let buf = '';
   proc.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
@@ -112,7 +115,7 @@ function startWatch(args: string[], cwd: string) {
     for (;;) {
       const hit = lines.find(pred);
       if (hit) return hit;
-      if (Date.now() > deadline || proc.exitCode !== null) assert.fail(`no ${what} event within ${ms} ms; events: ${JSON.stringify(lines)}`);
+      if (Date.now() > deadline || proc.exitCode !== null) assert.fail(`no ${what} event within ${ms} ms; events: ${JSON.stringify(lines)}; stderr: ${stderr.slice(-1500)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   };
@@ -136,7 +139,9 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-const WATCH = ['--threshold', '15ms', '--for', '2s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-flamegraphs'];
+// Calm P99 of the test service is 2.5-3 ms; with lock contention on it settles near 10 ms (measured at
+// 40 and 100 req/s): 6 ms sits between with room on both sides, on a quiet or a busy machine.
+const WATCH = ['--threshold', '6ms', '--for', '2s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-flamegraphs'];
 
 test('watch --local: baseline, spike bundle with the baseline window, suppressed within cooldown, SIGINT → 130, nothing left running', { timeout: 120_000 }, async () => {
   const lab = await labWithLoad(16620);
@@ -148,7 +153,7 @@ test('watch --local: baseline, spike bundle with the baseline window, suppressed
   assert.equal(base.ok, true, JSON.stringify(base));
   await fault(lab, true);
   const spike = await w.waitFor((l) => l.kind === 'spike', 'spike');
-  assert.ok(Number(spike.p99Seconds) > 0.015);
+  assert.ok(Number(spike.p99Seconds) > 0.006);
   await w.waitFor((l) => l.kind === 'suppressed', 'suppressed (second breach within the cooldown)');
   assert.equal(w.lines.filter((l) => l.kind === 'spike').length, 1, 'no second capture within the cooldown');
 

@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,10 +68,10 @@ async function noStandinLeft(c: Cluster): Promise<void> {
   // Every kubectl the tool started (port-forward, exec) has exited: none of their PIDs is alive.
   await new Promise((r) => setTimeout(r, 500));
   const pids = (await readFile(c.logPath, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l).pid as number);
+  // A zombie has ended: it only waits for this sandbox's PID 1 to reap it.
   const alive = pids.filter((p) => {
     try {
-      process.kill(p, 0);
-      return true;
+      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
     } catch {
       return false;
     }
