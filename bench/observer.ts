@@ -40,17 +40,24 @@ const bpf = (names: ScriptName[]): Condition => ({
   },
 });
 
-const investigate: Condition = {
-  name: 'investigate (pprof + procfs + bpftrace)',
+/** A whole `investigate --local`, with extra flags to take parts away. */
+const investigateWith = (name: string, extra: string[]): Condition => ({
+  name,
   run: async (pid, seconds) => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'p99sleuth-observer-'));
     try {
-      await execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', '--local', '--pid', String(pid), '--duration', `${seconds}s`, '--out', path.join(out, 'b'), '--no-flamegraphs', '-q'], { stdout: 'ignore', stderr: 'ignore', timeout: (seconds + 30) * 1000 });
+      await execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', '--local', '--pid', String(pid), '--duration', `${seconds}s`, '--out', path.join(out, 'b'), '--no-flamegraphs', '-q', ...extra], { stdout: 'ignore', stderr: 'ignore', timeout: (seconds + 30) * 1000 });
     } finally {
       await rm(out, { recursive: true, force: true });
     }
   },
-};
+});
+const investigate = investigateWith('investigate (pprof + procfs + bpftrace)', []);
+const investigateNoBpf = investigateWith('investigate --no-bpf (pprof + procfs)', ['--no-bpf']);
+const investigateCpuOnly = investigateWith('investigate --no-bpf --profiles cpu', ['--no-bpf', '--profiles', 'cpu']);
+const investigateGoroutine = investigateWith('investigate --no-bpf --profiles goroutine', ['--no-bpf', '--profiles', 'goroutine']);
+const investigateDelays = investigateWith('investigate --no-bpf --profiles mutex,block', ['--no-bpf', '--profiles', 'mutex,block']);
+const investigateHeap = investigateWith('investigate --no-bpf --profiles heap,allocs', ['--no-bpf', '--profiles', 'heap,allocs']);
 
 interface Pair { off: LoadResult; on: LoadResult }
 
@@ -70,7 +77,7 @@ async function main(): Promise<void> {
   const lab = await LabService.start({});
   // Nothing running in the "with" period either: how much two periods differ by chance alone.
   const noise: Condition = { name: 'nothing (noise floor)', run: async () => undefined };
-  const all = [noise, ...SCRIPT_NAMES.map((n) => bpf([n])), bpf(SCRIPT_NAMES), investigate];
+  const all = [noise, ...SCRIPT_NAMES.map((n) => bpf([n])), bpf(SCRIPT_NAMES), investigate, investigateNoBpf, investigateCpuOnly, investigateGoroutine, investigateDelays, investigateHeap];
   // --only a,b: conditions whose name contains one of these words (to re-measure a few).
   const conditions = opt.only ? all.filter((c) => opt.only!.split(',').some((w) => c.name.includes(w))) : all;
   const rows: Array<{ name: string; tput: number; p99: number; offP99: number; onP99: number }> = [];
