@@ -86,9 +86,13 @@ async function capturePod(pod: PodInfo, out: string, chosen: string, o: Kubernet
   let forward: PortForward | undefined;
   let nodePod: NodePod | undefined;
   try {
-    // pprof and the node pod start together: both take a few seconds on a real cluster.
-    const [fwd, kernel] = await Promise.all([forwardPprof(pod, o, signal), nodeAccess(pod, o, progress, signal, (p) => (nodePod = p))]);
-    forward = fwd.forward;
+    // pprof and the node pod start together: both take a few seconds on a real cluster. Both are
+    // awaited to the end even if one fails, so that `finally` knows of a node pod created meanwhile.
+    const [fwdR, kernelR] = await Promise.allSettled([forwardPprof(pod, o, signal), nodeAccess(pod, o, progress, signal, (p) => (nodePod = p))]);
+    if (fwdR.status === 'fulfilled') forward = fwdR.value.forward;
+    if (fwdR.status === 'rejected') throw fwdR.reason;
+    if (kernelR.status === 'rejected') throw kernelR.reason;
+    const [fwd, kernel] = [fwdR.value, kernelR.value];
     const pprofMissing = fwd.error;
     const t: CaptureTarget = {
       description: {
