@@ -12,6 +12,7 @@
  *   node --import tsx scripts/accuracy.ts [scenario...]      (P99SLEUTH_KEEP_BUNDLES=1 keeps every bundle)
  */
 import { execa, type ResultPromise } from 'execa';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -148,7 +149,33 @@ function neighbour(seconds: number): ResultPromise {
   return proc;
 }
 
+/** Share of this VM's CPU time the hypervisor took (steal) since `before`, from /proc/stat. */
+function stealSince(before: number[]): number {
+  const now = cpuTimes();
+  const d = now.map((v, i) => v - (before[i] ?? 0));
+  const total = d.slice(0, 8).reduce((a, b) => a + b, 0);
+  return total > 0 ? (d[7] ?? 0) / total : 0;
+}
+/** The aggregate `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal. */
+function cpuTimes(): number[] {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu ')) ?? '';
+  return line.trim().split(/\s+/).slice(1, 9).map(Number);
+}
+/** Above this much steal the run measured the host's neighbours, not the fault (the machine is shared). */
+const MAX_STEAL = 0.1;
+
 async function runOnce(name: string, s: Scenario): Promise<{ outcome: Outcome; top: string; causes: number; detail: string }> {
+  const cpuAtStart = cpuTimes();
+  const res = await runScenario(name, s);
+  // A miss while the hypervisor took a tenth of the CPU is no verdict on p99sleuth: run it again.
+  const steal = stealSince(cpuAtStart);
+  if (res.outcome !== 'pass' && steal > MAX_STEAL && s.expect !== 'cpu-steal') {
+    return { ...res, outcome: 'lab-error', detail: `the hypervisor stole ${(steal * 100).toFixed(0)}% of the CPU during the run (${res.detail})` };
+  }
+  return res;
+}
+
+async function runScenario(name: string, s: Scenario): Promise<{ outcome: Outcome; top: string; causes: number; detail: string }> {
   const env = s.setup ? await s.setup() : undefined;
   let lab: LabService | undefined;
   let undoFault: (() => Promise<void>) | undefined;
@@ -245,8 +272,9 @@ async function main(): Promise<number> {
       const s = SCENARIOS[name];
       const t0 = Date.now();
       let res = await runOnce(name, s);
-      if (res.outcome === 'lab-error') {
-        process.stderr.write(`accuracy: ${name}: ${res.detail}; retrying once\n`);
+      // A lab that could not show the fault (or a host that was stealing the CPU) gets two more tries.
+      for (let retry = 1; res.outcome === 'lab-error' && retry <= 2; retry++) {
+        process.stderr.write(`accuracy: ${name}: ${res.detail}; retrying (${retry}/2)\n`);
         res = await runOnce(name, s);
       }
       const row: Row = { name, expect: s.expect ?? '(none)', top: res.top, outcome: res.outcome, seconds: (Date.now() - t0) / 1000, causes: res.causes };
