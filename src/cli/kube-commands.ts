@@ -17,6 +17,7 @@ import { startPortForward } from '../target/kubernetes/portforward.js';
 import { choosePods, listTargetPods, parseTargetRef, podInfo, type PodInfo } from '../target/kubernetes/resolve.js';
 import { makeLogger } from '../ui/log.js';
 import { httpRequest } from '../util/http.js';
+import { isPprofIndex } from '../target/local.js';
 import { EXIT } from './exit.js';
 import { withInterrupts } from './interrupts.js';
 import { urlPath } from './validate.js';
@@ -128,7 +129,7 @@ export async function doctor(target: string[], f: DoctorFlags, log: ReturnType<t
       fwd = await startPortForward(kubectl, pod.namespace, pod.name, pprofPort, { signal });
       const url = `http://127.0.0.1:${fwd.localPort}${pprofPath}/`;
       const res = await httpRequest(url, { timeoutMs: 10_000, maxBytes: 1 << 20, signal });
-      const ok = res.status === 200 && /goroutine|Types of profiles available/.test(res.body.toString('utf8'));
+      const ok = isPprofIndex(res.status, res.body);
       add({ name: 'pprof', status: ok ? 'ok' : 'fail', detail: ok ? `net/http/pprof answers on ${pod.name}:${pprofPort}${f.pprofPath}` : `${pod.name}:${pprofPort}${f.pprofPath}/ answered HTTP ${res.status}, not the pprof index`, fix: ok ? undefined : 'import _ "net/http/pprof" in the service, or pass --pprof-port/--pprof-path' });
     } catch (err) {
       add({ name: 'pprof', status: 'fail', detail: describe(err), fix: `does the container listen on ${pprofPort}? pass --pprof-port` });

@@ -82,12 +82,17 @@ export function parseProcNetTcp(text: string): Array<{ port: number; state: 'LIS
   return out;
 }
 
+/** Whether an answer is net/http/pprof's index page (what `/debug/pprof/` serves). */
+export function isPprofIndex(status: number, body: Buffer): boolean {
+  return status === 200 && /goroutine|Types of profiles available/.test(body.toString('utf8'));
+}
+
 /** The first listening port that serves net/http/pprof's index page. */
 export async function findPprof(ports: number[], signal?: AbortSignal): Promise<string | undefined> {
   for (const port of ports) {
     const base = `http://127.0.0.1:${port}/debug/pprof`;
     const res = await httpRequest(`${base}/`, { timeoutMs: 2000, signal, maxBytes: 1 << 20 }).catch(() => null);
-    if (res?.status === 200 && /goroutine|Types of profiles available/.test(res.body.toString('utf8'))) return base;
+    if (res && isPprofIndex(res.status, res.body)) return base;
   }
   return undefined;
 }
