@@ -13,13 +13,13 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { acceptQueueOverflow, clientNetns, cpuHog, cpuQuota, diskThrottle, memcgLimit, nsLoad, packetLoss, udpFlood, type ClientNetns } from './lab/faults.js';
 import { LabService, load, PORTS, prepare, Prometheus, PROM_URL, sleep, trackProcess } from './lab/lab.js';
 import { packagePath } from '../src/util/paths.js';
-import { makeCluster, placeInPodCgroup, STANDIN, type Cluster } from '../test/kube/cluster.js';
+import { kubectlCgroup, makeCluster, placeInPodCgroup, STANDIN, type Cluster } from '../test/kube/cluster.js';
 
 /** What a kernel scenario set up before the lab started, and how to take it down. */
 interface Env {
@@ -118,7 +118,16 @@ async function labCluster(lab: LabService): Promise<{ cluster: Cluster; undo: ()
     pods: [{ ...LAB_POD, labels: { app: 'checkout' }, forward: { '6060': `127.0.0.1:${PORTS.api}` }, requests: { cpu: '500m', memory: '128Mi' }, limits: { cpu: '2', memory: '1Gi' } }],
     deployments: [{ name: 'checkout', matchLabels: { app: 'checkout' } }],
   });
-  return { cluster, undo: placeInPodCgroup(lab.pid, LAB_POD.uid, LAB_POD.containerId) };
+  const undoPod = placeInPodCgroup(lab.pid, LAB_POD.uid, LAB_POD.containerId);
+  const kubectl = kubectlCgroup();
+  Object.assign(cluster.env, kubectl.env);
+  return {
+    cluster,
+    undo: () => {
+      undoPod();
+      kubectl.undo();
+    },
+  };
 }
 
 const RATE = 50;
@@ -219,10 +228,18 @@ async function runScenario(name: string, s: Scenario): Promise<{ outcome: Outcom
     const bundle = path.join(out, 'bundle');
     const since = `${Math.max(60, Math.ceil((Date.now() - labStart) / 1000) + 5)}s`;
     const target = pod ? ['deploy/checkout', '-n', 'shop', '--kubectl', STANDIN] : ['--local', '--pid', String(lab.pid)];
-    const inv = execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', ...target, '--prometheus', PROM_URL, '--since', since, '--duration', '10s', '--format', 'json', '--out', bundle, '-q'], { reject: false, timeout: 150_000, env: pod?.cluster.env });
+    const inv = execa(process.execPath, [packagePath('bin', 'p99sleuth.js'), 'investigate', ...target, '--prometheus', PROM_URL, '--since', since, '--duration', '10s', '--format', 'json', '--out', bundle], { reject: false, timeout: 150_000, env: pod?.cluster.env });
     trackProcess(inv);
     const r = await inv;
-    if (r.exitCode !== 0) return { outcome: 'fail', top: '-', causes: 0, detail: `investigate exited ${r.exitCode}: ${String(r.stderr).trim().split('\n').slice(-2).join(' ')}` };
+    if (r.exitCode !== 0) {
+      // The progress log and whatever the bundle holds (partial or not) are what a post-mortem needs.
+      keep = bundle;
+      await writeFile(path.join(out, 'investigate.stderr'), String(r.stderr)).catch(() => undefined);
+      // Every kubectl call, with its time: which one was slow.
+      if (pod) await copyFile(pod.cluster.logPath, path.join(out, 'kubectl.log')).catch(() => undefined);
+      const how = r.timedOut ? `timed out after 150 s` : `exited ${r.exitCode ?? r.signal}`;
+      return { outcome: 'fail', top: '-', causes: 0, detail: `investigate ${how}: ${String(r.stderr).trim().split('\n').slice(-2).join(' ')}; progress log and bundle kept: ${out}` };
+    }
     const report = JSON.parse(String(r.stdout)) as { summary: string; causes: Array<{ id: string; score: number }> };
     const top = report.causes.slice(0, 3).map((c) => `${c.id}=${c.score.toFixed(2)}`).join(' ') || '(none)';
     let ok: boolean;

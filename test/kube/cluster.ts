@@ -149,6 +149,34 @@ export async function makeCluster(o: { pods: PodSpec[]; deployments?: Array<{ na
 const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'blkio', 'pids'];
 
 /**
+ * A cgroup v1 cpu group for the kubectl stand-in and everything it execs, weighted as one ordinary
+ * process (1024). Real kubectl runs off the node; here it shares the CPUs with the service, and a
+ * fault that saturates them would otherwise starve the stand-in's niced processes. Returns the env to
+ * add and the undo.
+ */
+export function kubectlCgroup(): { env: Record<string, string>; undo: () => void } {
+  const root = '/sys/fs/cgroup/cpu';
+  if (!existsSync(`${root}/cgroup.procs`)) throw new Error(`cgroup v1 cpu hierarchy not mounted at ${root}: the Kubernetes lab needs cgroup v1 (see LAB-NOTES)`);
+  const dir = path.join(root, `p99sleuth-kubectl-${process.pid}`);
+  if (!existsSync(dir)) mkdirSync(dir);
+  writeFileSync(path.join(dir, 'cpu.shares'), '1024');
+  return { env: { KUBECTL_STANDIN_CGROUP: dir }, undo: () => removeCgroup(dir) };
+}
+
+function removeCgroup(d: string): void {
+  for (let i = 0; i < 20; i++) {
+    try {
+      rmdirSync(d);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // A child cgroup of a fault, or an exiting process, may still hold it for a moment.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+}
+
+/**
  * Move `pid` into kubepods/<qos>/pod<uid>/<containerId> of each cgroup v1 hierarchy (the kubelet's
  * cgroupfs layout), as a container runtime would have put it. Returns the undo.
  */
@@ -183,16 +211,6 @@ export function placeInPodCgroup(pid: number, uid: string, containerId: string, 
       }
       void c;
     }
-    for (const d of made.reverse()) {
-      for (let i = 0; i < 20; i++) {
-        try {
-          rmdirSync(d);
-          break;
-        } catch {
-          // A child cgroup of a fault, or an exiting process, may still hold it for a moment.
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-        }
-      }
-    }
+    for (const d of made.reverse()) removeCgroup(d);
   };
 }

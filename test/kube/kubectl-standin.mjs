@@ -20,7 +20,11 @@ import net from 'node:net';
 import os from 'node:os';
 
 // Real kubectl runs on the engineer's machine, not on the node it inspects; here both share the
-// same two CPUs, so the stand-in (and what it execs) yields to the service under test.
+// same two CPUs, so the stand-in (and what it execs) yields to the service under test. Under a fault
+// that saturates the service's CPUs, nice 19 alone starves it (a weight of 15 against the pod
+// cgroup's thousands), which no real kubectl suffers: the lab then gives the stand-in a cpu cgroup of
+// its own (KUBECTL_STANDIN_CGROUP, see cluster.ts kubectlCgroup) worth one ordinary process.
+if (process.env.KUBECTL_STANDIN_CGROUP) appendFileSync(`${process.env.KUBECTL_STANDIN_CGROUP}/cgroup.procs`, String(process.pid));
 try {
   os.setPriority(19);
 } catch {}
