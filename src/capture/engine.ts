@@ -88,10 +88,13 @@ export async function captureTarget(t: CaptureTarget, o: CaptureOptions, out: st
     return await captureInto(writer, t, o, progress, signal);
   } catch (err) {
     // Nothing is lost: whatever was captured before the failure is kept as a marked, partial bundle.
-    const dir = await writer
-      .finish({ complete: false, incompleteReason: `capture failed: ${describe(err)}`, target: t.description, windows: { spike: { start: iso(started), end: iso(now()) } } })
-      .catch(() => undefined);
-    if (dir && err instanceof SleuthError) err.hint = `${err.hint ? `${err.hint}; ` : ''}the partial bundle is kept in ${dir}`;
+    let kept: string;
+    try {
+      kept = `the partial bundle is kept in ${await writer.finish({ complete: false, incompleteReason: `capture failed: ${describe(err)}`, target: t.description, windows: { spike: { start: iso(started), end: iso(now()) } } })}`;
+    } catch (finishErr) {
+      kept = `the files captured so far are kept in ${await writer.keepWithoutManifest()}, without a manifest (${describe(finishErr)})`;
+    }
+    if (err instanceof SleuthError) err.hint = `${err.hint ? `${err.hint}; ` : ''}${kept}`;
     throw err;
   }
 }

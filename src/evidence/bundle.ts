@@ -76,6 +76,22 @@ export class BundleWriter {
     this.finished = true;
     return this.finalDir;
   }
+
+  /**
+   * When even the manifest cannot be written (a full disk), the captured files are still moved to
+   * where the user asked for them rather than left in a hidden directory; returns where they are.
+   */
+  async keepWithoutManifest(): Promise<string> {
+    if (this.finished) return this.finalDir;
+    try {
+      await rmdir(this.finalDir).catch(() => undefined);
+      await rename(this.workDir, this.finalDir);
+      this.finished = true;
+      return this.finalDir;
+    } catch {
+      return this.workDir;
+    }
+  }
 }
 
 /** A bundle opened for reading. */

@@ -7,109 +7,23 @@
  * Needs root for the mounts and for bpftrace; without root those tests skip, except under CI=true
  * where a missing prerequisite fails.
  */
-import { test, before, after, type TestContext } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { ROOT, tmpDir } from '../helpers.js';
+import { tmpDir } from '../helpers.js';
 import { startTestLab, type TestLab } from '../labproc.js';
-
-const CI = process.env.CI === 'true';
-const isRoot = process.getuid?.() === 0;
+import { assertNoneLeft, collector, isRoot, manifestOf, need, spawnCli, start, waitForTracer, type Coll } from './process-group.js';
 
 let lab: TestLab;
 before(async () => {
   lab = await startTestLab(16400);
 });
 after(() => lab.stop());
-
-/** Skip without the prerequisite, except in CI where it must be there. */
-function need(t: TestContext, ok: boolean, what: string): boolean {
-  if (ok) return true;
-  if (CI) assert.fail(`prerequisite missing under CI=true: ${what}`);
-  t.skip(`needs ${what}`);
-  return false;
-}
-
-const spawnCli = (args: string[]) =>
-  execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), ...args], { reject: false, detached: true, cwd: ROOT, env: { NO_COLOR: '1' }, timeout: 120_000 });
-
-interface Run {
-  child: ReturnType<typeof spawnCli>;
-  /** Resolves when stderr so far matches `re`. */
-  stderrMatch(re: RegExp, ms?: number): Promise<void>;
-}
-
-/** Start the CLI in its own process group (pgid = its pid), as a shell would run a foreground job. */
-function start(args: string[]): Run {
-  const child = spawnCli(args);
-  let err = '';
-  const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-    for (const w of [...waiters]) if (w.re.test(err)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
-  });
-  return {
-    child,
-    stderrMatch: (re, ms = 30_000) =>
-      new Promise((resolve, reject) => {
-        if (re.test(err)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`stderr never matched ${re}:\n${err}`)), ms);
-        waiters.push({ re, resolve: () => (clearTimeout(timer), resolve()) });
-      }),
-  };
-}
-
-/** Processes whose process group is `pgid`, from /proc/<pid>/stat (field 5), with their command names. */
-function groupMembers(pgid: number): Array<{ pid: number; comm: string }> {
-  const out: Array<{ pid: number; comm: string }> = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' '); // state, ppid, pgrp, ...
-    if (Number(fields[2]) === pgid) out.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, close) });
-  }
-  return out;
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** Nothing the run started may be left once it exited (children get a moment to be reaped). */
-async function assertNoneLeft(pgid: number): Promise<void> {
-  for (let i = 0; i < 20 && groupMembers(pgid).length; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(groupMembers(pgid), [], `processes left in the run's process group ${pgid}`);
-}
-
-/** A running bpftrace of the group that traces a script (not the `--version` probe before them). */
-async function waitForTracer(pgid: number, ms = 30_000): Promise<number> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const p = groupMembers(pgid).find((x) => x.comm === 'bpftrace' && /\.bt\0/.test(cmdline(x.pid)));
-    if (p) return p.pid;
-    if (Date.now() > deadline) throw new Error(`no bpftrace script started by ${pgid}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const manifestOf = async (dir: string) => JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
-type Coll = { name: string; status: string; message?: string; artifacts: string[] };
-const collector = (m: { collectors: Coll[] }, name: string) => m.collectors.find((c) => c.name === name)!;
 
 /** Every file of a bundle 0600, every directory 0700: bundles hold stacks, labels and addresses. */
 async function assertPrivate(dir: string): Promise<void> {
@@ -290,6 +204,11 @@ test('--out on a file system that fills up during capture: exit 5 naming ENOSPC,
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     // The failing writes were the collectors' own: each says so rather than vanishing.
     assert.match(r.stderr, /✖ \S+ \(spike\) failed: cannot write .*ENOSPC/);
+    // Nothing captured is lost or hidden: it is where --out said, and the error says so.
+    const out = path.join(dir, 'bundle');
+    assert.match(r.stderr, new RegExp(`(partial bundle|files captured so far) (is|are) kept in ${out}`));
+    assert.ok(existsSync(out), `${out} exists`);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.partial-')), [], 'no hidden work directory left');
     await assertNoneLeft(run.child.pid!);
   });
 });
