@@ -21,7 +21,7 @@ import { choosePods, describeRef, listTargetPods, podInfo, parseTargetRef, type 
 import { makeProgress } from '../ui/progress.js';
 import { parseDuration, promDuration } from '../util/duration.js';
 import { formatEvent, type WatchEvent } from '../watch/events.js';
-import { metricsPoller, prometheusPoller, type P99Poller } from '../watch/poll.js';
+import { followingPoller, metricsPoller, prometheusPoller, type P99Poller } from '../watch/poll.js';
 import { selectorForPort } from '../sources/prometheus/discover.js';
 import { runWatch, type WatchConfig, type WatchTarget } from '../watch/run.js';
 import { EXIT } from './exit.js';
@@ -231,11 +231,16 @@ function podSelector(ref: TargetRef, namespace: string, podNames: string[]): str
 async function kubeTarget(f: WatchFlags, ref: TargetRef, common: CaptureOptions, rateWindow: string, signal: AbortSignal): Promise<WatchTarget> {
   const kube = { ...(await kubeCaptureOptions(f)), pods: 1 };
   const pods = (await listTargetPods(kube.kubectl, ref, kube.namespace, signal)).map((p) => podInfo(p, kube.container));
-  const selector = f.selector ?? podSelector(ref, kube.namespace, pods.map((p) => p.name));
   const metrics = common.prometheus ? undefined : forwardedMetrics(kube, ref, f.metricsPort === undefined ? kube.pprofPort : portNumber(f.metricsPort, '--metrics-port'), urlPath(f.metricsPath, '--metrics-path'), f.latencyMetric);
+  const fromProm = (names: string[]) => prometheusPoller(common.prometheus!, f.selector ?? podSelector(ref, kube.namespace, names), f.latencyMetric, rateWindow);
+  const names = pods.map((p) => p.name);
+  // A label selector's series are named pod by pod, and its pods are replaced over a long watch:
+  // follow them. A workload's pod-name pattern already covers its future pods.
+  const listNames = async (sig: AbortSignal) => (await listTargetPods(kube.kubectl, ref, kube.namespace, sig)).map((p) => p.metadata.name);
+  const promPoller = () => (ref.kind === 'selector' && !f.selector ? followingPoller(listNames, names, fromProm) : fromProm(names));
   return {
     description: `${describeRef(ref)} in ${kube.namespace}`,
-    poller: metrics?.poller ?? prometheusPoller(common.prometheus!, selector, f.latencyMetric, rateWindow),
+    poller: metrics?.poller ?? promPoller(),
     close: metrics?.close,
     async baselinePprof(sig) {
       const infos = (await listTargetPods(kube.kubectl, ref, kube.namespace, sig)).map((p) => podInfo(p, kube.container));

@@ -66,3 +66,27 @@ export function metricsPoller(url: string, wanted: string | undefined): P99Polle
     },
   };
 }
+
+/**
+ * A poller for a set of pods that changes (a label selector's pods come and go): the set is listed
+ * again every `everyPolls` polls and the inner poller rebuilt when it changed. A failed listing keeps
+ * the last set: P99 is still worth reading, and the next listing may succeed.
+ */
+export function followingPoller(list: (signal: AbortSignal) => Promise<string[]>, first: string[], make: (names: string[]) => P99Poller, everyPolls = 10): P99Poller {
+  let names = [...first].sort();
+  let inner = make(names);
+  let polls = 0;
+  return {
+    source: inner.source,
+    async poll(signal) {
+      if (++polls % everyPolls === 0) {
+        const now = await list(signal).then((n) => [...n].sort(), () => names);
+        if (now.length && now.join('\n') !== names.join('\n')) {
+          names = now;
+          inner = make(names);
+        }
+      }
+      return inner.poll(signal);
+    },
+  };
+}

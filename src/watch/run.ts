@@ -92,6 +92,8 @@ export async function runWatch(t: WatchTarget, c: WatchConfig, io: WatchIo, sign
         if (d.action === 'suppressed') io.emit({ kind: 'suppressed', p99Seconds: d.p99Seconds, thresholdSeconds: c.thresholdSeconds, cooldownLeftSeconds: d.cooldownLeftSeconds });
         else if (d.action === 'baseline') {
           const b = await takeBaseline(t, c, baselineDir, io, signal);
+          // Cut short, it stays on disk marked partial but neither replaces the last whole one nor is announced.
+          if (signal.aborted) break;
           if (b.ok) {
             if (baseline) await rm(baseline, { recursive: true, force: true });
             baseline = b.dir;

@@ -6,7 +6,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { ROOT, cli, tmpDir } from '../helpers.js';
@@ -123,27 +122,11 @@ function startWatch(args: string[], cwd: string) {
   return { proc, lines, waitFor };
 }
 
-/** PIDs whose parent is `pid`, from /proc/<n>/stat (field 4, after the parenthesised comm). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
-
 // Calm P99 of the test service is 2.5-3 ms; with lock contention on it settles near 10 ms (measured at
 // 40 and 100 req/s): 6 ms sits between with room on both sides, on a quiet or a busy machine.
 const WATCH = ['--threshold', '6ms', '--for', '2s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-flamegraphs'];
 
-test('watch --local: baseline, spike bundle with the baseline window, suppressed within cooldown, SIGINT → 130, nothing left running', { timeout: 120_000 }, async () => {
+test('watch --local: baseline, spike bundle with the baseline window, suppressed within cooldown, SIGINT → 130', { timeout: 120_000 }, async () => {
   const lab = await labWithLoad(16620);
   const cwd = await tmpDir();
   const w = startWatch(['--local', '--pid', String(lab.pid), '--cooldown', '1h', '--baseline-every', '1h', '--out-dir', 'out', ...WATCH], cwd);
@@ -170,12 +153,11 @@ test('watch --local: baseline, spike bundle with the baseline window, suppressed
   const report = JSON.parse(await readFile(path.join(dir, 'report', 'report.json'), 'utf8')) as { bundle: { windows: Record<string, unknown> } };
   assert.ok(report.bundle.windows.baseline, 'the analysis saw the baseline');
 
-  const kids = childrenOf(w.proc.pid!);
+  // What a signal leaves running, in each phase and with tracers, is test/faults/watch.test.ts's.
   w.proc.kill('SIGINT');
   const r = await w.proc;
   assert.equal(r.exitCode, 130, r.stderr);
   assert.equal(w.lines.at(-1)?.kind, 'stop');
-  for (const k of kids) assert.ok(!readdirSync('/proc').includes(String(k)), `child ${k} of watch still running`);
   await fault(lab, false);
 });
 

@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -292,23 +292,8 @@ test('the kubectl plugin entry point runs the same program under the name kubect
 
 test('watch deploy/NAME: a P99 over the threshold in Prometheus captures through the Kubernetes path; SIGINT leaves nothing behind', { timeout: 120_000 }, async () => {
   const c = await cluster();
-  // Prometheus answers in its own JSON shapes: every latency query says P99 = 500 ms (a breach).
-  const http = await import('node:http');
-  const now = () => Date.now() / 1000;
-  const prom = http.createServer(async (req, res) => {
-    // p99sleuth POSTs its queries as a form, as the Prometheus HTTP API allows.
-    let body = '';
-    for await (const chunk of req) body += chunk;
-    const q = new URLSearchParams(body).get('query') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
-    const vector = (metric: Record<string, string>, v: string) => ({ status: 'success', data: { resultType: 'vector', result: [{ metric, value: [now(), v] }] } });
-    res.setHeader('content-type', 'application/json');
-    if (req.url?.startsWith('/api/v1/query_range')) return res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
-    if (/^count\(http_request_duration_seconds_bucket/.test(q)) return res.end(JSON.stringify(vector({}, '12')));
-    if (/histogram_quantile/.test(q)) return res.end(JSON.stringify(vector({}, '0.5')));
-    res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
-  });
-  await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
-  const promUrl = `http://127.0.0.1:${(prom.address() as import('node:net').AddressInfo).port}`;
+  const prom = await fakePrometheus('0.5'); // a breach
+  const promUrl = prom.url;
   const dir = await tmpDir();
   const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'watch', 'deploy/checkout', '-n', 'shop', '--prometheus', promUrl, '--threshold', '100ms', '--for', '1s', '--interval', '1s', '--duration', '2s', '--no-bpf', '--no-flamegraphs', '--out-dir', dir, '--format', 'json', '--kubectl', STANDIN], { env: c.env, reject: false, buffer: true });
   try {
@@ -331,7 +316,63 @@ test('watch deploy/NAME: a P99 over the threshold in Prometheus captures through
     await noStandinLeft(c);
   } finally {
     child.kill('SIGKILL');
-    prom.closeAllConnections();
+    prom.close();
+  }
+});
+
+/**
+ * A Prometheus answering in its own JSON shapes: every latency query says P99 = `p99` seconds.
+ * The PromQL of every query is recorded.
+ */
+async function fakePrometheus(p99: string): Promise<{ url: string; queries: string[]; close(): void }> {
+  const http = await import('node:http');
+  const queries: string[] = [];
+  const now = () => Date.now() / 1000;
+  const prom = http.createServer(async (req, res) => {
+    // p99sleuth POSTs its queries as a form, as the Prometheus HTTP API allows.
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const q = new URLSearchParams(body).get('query') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '';
+    queries.push(q);
+    const vector = (metric: Record<string, string>, v: string) => ({ status: 'success', data: { resultType: 'vector', result: [{ metric, value: [now(), v] }] } });
+    res.setHeader('content-type', 'application/json');
+    if (req.url?.startsWith('/api/v1/query_range')) return res.end(JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }));
+    if (/^count\(http_request_duration_seconds_bucket/.test(q)) return res.end(JSON.stringify(vector({}, '12')));
+    if (/histogram_quantile/.test(q)) return res.end(JSON.stringify(vector({}, p99)));
+    res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }));
+  });
+  await new Promise<void>((r) => prom.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(prom.address() as import('node:net').AddressInfo).port}`, queries, close: () => (prom.closeAllConnections(), prom.close()) };
+}
+
+test('watch -l SELECTOR with Prometheus follows the pods: one that appears later is in the P99 query', { timeout: 120_000 }, async () => {
+  const c = await cluster();
+  const prom = await fakePrometheus('0.001'); // calm: no spike capture
+  const dir = await tmpDir();
+  const child = execa(process.execPath, [path.join(ROOT, 'bin', 'p99sleuth.js'), 'watch', '-l', 'app=checkout', '-n', 'shop', '--prometheus', prom.url, '--threshold', '10s', '--for', '0s', '--interval', '0.2s', '--duration', '1s', '--baseline-every', '1h', '--no-flamegraphs', '--out-dir', dir, '--format', 'json', '--kubectl', STANDIN], { env: c.env, reject: false, buffer: true });
+  const NEW = 'checkout-7d9f8b6c5-n3w01';
+  const p99Queries = () => prom.queries.filter((q) => q.startsWith('histogram_quantile'));
+  const waitFor = async (pred: () => boolean, what: string) => {
+    for (let i = 0; i < 300 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(pred(), `${what}; queries: ${p99Queries().slice(-3).join(' | ')}`);
+  };
+  try {
+    await waitFor(() => p99Queries().some((q) => q.includes(POD)), 'the first pod is queried');
+    assert.ok(!p99Queries().some((q) => q.includes(NEW)));
+    // The ReplicaSet adds a pod: same labels, a new name.
+    const s = JSON.parse(readFileSync(c.statePath, 'utf8'));
+    const added = JSON.parse(JSON.stringify(s.objects.pods[0]));
+    added.metadata.name = NEW;
+    added.metadata.uid = '9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a';
+    s.objects.pods.push(added);
+    writeFileSync(c.statePath, JSON.stringify(s, null, 2));
+    await waitFor(() => p99Queries().some((q) => q.includes(NEW) && q.includes(POD)), 'the new pod joins the query');
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, r.stderr);
+    await noStandinLeft(c);
+  } finally {
+    child.kill('SIGKILL');
     prom.close();
   }
 });
