@@ -237,10 +237,9 @@ async function kubeTarget(f: WatchFlags, ref: TargetRef, common: CaptureOptions,
   // A label selector's series are named pod by pod, and its pods are replaced over a long watch:
   // follow them. A workload's pod-name pattern already covers its future pods.
   const listNames = async (sig: AbortSignal) => (await listTargetPods(kube.kubectl, ref, kube.namespace, sig)).map((p) => p.metadata.name);
-  const promPoller = () => (ref.kind === 'selector' && !f.selector ? followingPoller(listNames, names, fromProm) : fromProm(names));
   return {
     description: `${describeRef(ref)} in ${kube.namespace}`,
-    poller: metrics?.poller ?? promPoller(),
+    poller: metrics?.poller ?? (ref.kind === 'selector' && !f.selector ? followingPoller(listNames, names, fromProm) : fromProm(names)),
     close: metrics?.close,
     async baselinePprof(sig) {
       const infos = (await listTargetPods(kube.kubectl, ref, kube.namespace, sig)).map((p) => podInfo(p, kube.container));
