@@ -29,8 +29,11 @@ async function withKernel(base: string, o: { procfs?: string; bpf?: string[]; po
     ev.kernel.procfs = { delta, artifacts: Object.keys(after).map((k) => `procfs/after/${k}`) };
   }
   for (const s of o.bpf ?? []) {
-    const text = await readFile(path.join(ROOT, 'fixtures', 'bpftrace', `${s}.txt`), 'utf8');
-    ev.kernel.bpf[s] = { output: parseBpftrace(text, s), artifact: `bpftrace/${s}.txt`, seconds: 5 };
+    // `script:variant` reads fixtures/bpftrace/<script>-<variant>.txt.
+    const [script, variant] = s.split(':');
+    const file = variant ? `${script}-${variant}.txt` : `${script}.txt`;
+    const text = await readFile(path.join(ROOT, 'fixtures', 'bpftrace', file), 'utf8');
+    ev.kernel.bpf[script] = { output: parseBpftrace(text, script), artifact: `bpftrace/${file}`, seconds: 5 };
   }
   if (o.ports) ev.manifest.target.ports = o.ports;
   return ev;
@@ -73,6 +76,10 @@ test('runqueue-contention: run-queue latency from a CPU hog on the target\'s CPU
 test('disk-io-latency and memory-reclaim from syscall and reclaim tracing; neither from the other\'s evidence', async () => {
   const io = kernelFound(await withKernel('healthy', { bpf: ['syscalls', 'biolatency'] }));
   assert.ok(io.includes('disk-io-latency') && !io.includes('memory-reclaim'), io.join(','));
+  // A slow device the target is not seen waiting on (no slow writes of its own, requests not in
+  // syscalls) is the node's, not this service's cause.
+  const dev = kernelFound(await withKernel('healthy', { bpf: ['biolatency:host-stall'] }));
+  assert.ok(!dev.includes('disk-io-latency'), dev.join(','));
   const rec = kernelFound(await withKernel('healthy', { bpf: ['reclaim'] }));
   assert.ok(rec.includes('memory-reclaim') && !rec.includes('disk-io-latency'), rec.join(','));
 });

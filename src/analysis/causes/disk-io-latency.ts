@@ -62,11 +62,12 @@ export const diskIoLatency: Rule = (ev, f) => {
     riseWitness(ev, f, { support, reasons, evidence }, { key: 'node_psi_io', source: 'node_pressure_io_waiting_seconds_total', what: 'Node I/O pressure', show: fmtPct, ratio: 2, min: 0.05 });
   }
   if (support.length === 0) return null;
-  // I/O pressure alone (a neighbour's disk) is weak unless requests sit in syscalls.
+  // A slow device or I/O pressure is the node's (a neighbour's disk, a flush) until the target is
+  // seen waiting on it: its own durable writes slow, or its requests sitting in syscalls.
   const inSys = stateShare(f, ['syscall']);
   if (inSys && inSys.spike >= 0.2) {
     reasons.push(`${fmtPct(inSys.spike)} of request time is inside syscalls (goroutine profile).`);
     effect = Math.max(effect, inSys.explained * 0.8);
-  } else if (!slow.length && !slowDev) return null;
+  } else if (!slow.length) return null;
   return { id: 'disk-io-latency', effect, support, reasons, evidence, missing, frames: [/^(syscall\.(Fsync|Fdatasync|Syscall6?|RawSyscall6?)|os\.\(\*File\)\.(Sync|Write))$/, /^internal\/poll\.\(\*FD\)\.(Fsync|Write)$/], profiles: ['goroutine'] };
 };
